@@ -1,0 +1,303 @@
+"""Level, LevelConfig and generate_level(): the pipeline of stages, and the level file.
+
+Stages run in a fixed order, each with its own config section and its own random stream
+spawned from the root seed (``numpy.random.SeedSequence(seed).spawn``), so changing a later
+stage leaves earlier ones bit-identical.
+
+>>> from procgen import generate_level
+>>> level = generate_level(seed=7, shape=(5, 5), cell_size=20000.0, preset="islands")
+>>> level.height.shape, level.height.dtype, level.rivers
+((5, 5), dtype('float32'), [])
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import typing
+import zipfile
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import terrain as _terrain
+from ._io import atomic_write
+from ._validate import DEFAULT_MAX_CELLS, check_float, check_int, check_shape
+from .river import River
+
+__all__ = ["LevelConfig", "Level", "generate_level", "STAGES", "stage_seed", "FORMAT_VERSION"]
+
+#: Pipeline stages in order; each gets child ``i`` of the root SeedSequence.
+STAGES = ("terrain", "hydrology", "rivers", "biomes")
+
+#: Version of the level file format written by :meth:`Level.save`.
+FORMAT_VERSION = 1
+_FORMAT_NAME = "procgen-level"
+
+DEFAULT_CELL_SIZE = 500.0
+
+
+@dataclass(frozen=True)
+class LevelConfig:
+    """Settings of every stage of a level.
+
+    Attributes
+    ----------
+    terrain : TerrainConfig
+        The terrain stage (default: the ``continent`` preset).
+    """
+
+    terrain: _terrain.TerrainConfig = field(default_factory=lambda: _terrain.preset("continent"))
+
+    def __post_init__(self):
+        if not isinstance(self.terrain, _terrain.TerrainConfig):
+            raise TypeError(f"terrain must be a TerrainConfig, got {type(self.terrain).__name__}")
+
+    @classmethod
+    def from_preset(cls, name: str) -> "LevelConfig":
+        """Config whose terrain is the named preset (see :data:`procgen.terrain.PRESETS`)."""
+        return cls(terrain=_terrain.preset(name))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (enums by value, nested configs as dicts)."""
+        return _to_plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LevelConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise, missing keys take defaults."""
+        return _from_plain(cls, data, "config")
+
+
+def _check_seed(seed) -> int:
+    return check_int("seed", seed, lo=0, hi=(1 << 64) - 1)
+
+
+def stage_seed(seed: int, stage: str) -> int:
+    """The 64-bit seed of one stage, spawned from the level's root seed.
+
+    Examples
+    --------
+    >>> from procgen.level import stage_seed
+    >>> stage_seed(7, "terrain") != stage_seed(7, "rivers")
+    True
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(map(repr, STAGES))}, got {stage!r}")
+    child = np.random.SeedSequence(_check_seed(seed)).spawn(len(STAGES))[STAGES.index(stage)]
+    return int(child.generate_state(1, np.uint64)[0])
+
+
+@dataclass(eq=False)
+class Level:
+    """A generated level: heights, water, rivers, and what made them.
+
+    Attributes
+    ----------
+    config : LevelConfig
+        Settings of every stage.
+    seed : int
+        Root seed.
+    cell_size : float
+        Metres per cell.
+    height : numpy.ndarray
+        float32 ``(rows, cols)`` heights in metres, sea level at 0.
+    water : numpy.ndarray
+        bool ``(rows, cols)``: sea and lakes.
+    rivers : list of River
+        River courses, source first.
+    """
+
+    config: LevelConfig
+    seed: int
+    cell_size: float
+    height: np.ndarray
+    water: np.ndarray
+    rivers: list = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Grid shape ``(rows, cols)``."""
+        return self.height.shape
+
+    @property
+    def land(self) -> np.ndarray:
+        """bool ``(rows, cols)``: cells that are not water."""
+        return ~self.water
+
+    def render(self, **options) -> np.ndarray:
+        """Render as a uint8 RGB image; options go to :func:`procgen.render.render_map`."""
+        from .render import render_map
+        return render_map(self.height, cell_size=self.cell_size, water=self.water,
+                          rivers=self.rivers, **options)
+
+    def save_png(self, path, **options) -> Path:
+        """Render and write a PNG atomically (see :meth:`render`)."""
+        from .render import save_png
+        return save_png(self.render(**options), path)
+
+    # -- the level file -------------------------------------------------------------------
+    def save(self, path, *, compress: bool = False) -> Path:
+        """Write the level to one ``.npz`` file, atomically, with a JSON header.
+
+        Arrays are stored bit-for-bit; nothing is pickled, so :meth:`load` never runs code
+        from the file.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> from procgen import generate_level, Level
+        >>> lv = generate_level(seed=1, shape=16, cell_size=5000.0, preset="islands")
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "level.npz"
+        >>> _ = lv.save(p)
+        >>> np.array_equal(Level.load(p).height, lv.height)
+        True
+        """
+        header = {
+            "format": _FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "seed": int(self.seed),
+            "cell_size": float(self.cell_size),
+            "shape": list(self.shape),
+            "config": self.config.to_dict(),
+            "rivers": [{"generator": r.generator, "discharge": r.discharge, "order": r.order}
+                       for r in self.rivers],
+        }
+        lengths = [len(r.path) for r in self.rivers]
+        arrays = {
+            "header": np.frombuffer(json.dumps(header, sort_keys=True).encode(), np.uint8),
+            "height": np.ascontiguousarray(self.height, np.float32),
+            "water": np.ascontiguousarray(self.water, np.bool_),
+            "river_offsets": np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
+            "river_path": (np.concatenate([r.path for r in self.rivers]) if self.rivers
+                           else np.zeros((0, 2), np.float64)),
+            "river_width": (np.concatenate([r.width for r in self.rivers]) if self.rivers
+                            else np.zeros(0, np.float32)),
+        }
+        saver = np.savez_compressed if compress else np.savez
+        return atomic_write(path, lambda f: saver(f, **arrays))
+
+    @classmethod
+    def load(cls, path) -> "Level":
+        """Read a level written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a level file, is damaged, or has a newer format version.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"path: no level file at {str(path)!r}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ValueError(f"{str(path)!r} is not a readable level file: {exc}") from None
+        need = {"header", "height", "water", "river_offsets", "river_path", "river_width"}
+        if not need <= arrays.keys():
+            raise ValueError(f"{str(path)!r} is not a level file: missing "
+                             f"{', '.join(sorted(need - arrays.keys()))}")
+        try:
+            header = json.loads(arrays["header"].tobytes().decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{str(path)!r} has a damaged header: {exc}") from None
+        if not isinstance(header, dict) or header.get("format") != _FORMAT_NAME:
+            raise ValueError(f"{str(path)!r} is not a {_FORMAT_NAME} file")
+        version = header.get("version")
+        if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+            raise ValueError(f"{str(path)!r} has format version {version!r}; this procgen reads "
+                             f"versions 1..{FORMAT_VERSION} (upgrade procgen to read it)")
+        height, water = arrays["height"], arrays["water"]
+        shape = tuple(header.get("shape", ()))
+        if (height.dtype != np.float32 or water.dtype != np.bool_ or height.shape != shape
+                or water.shape != shape):
+            raise ValueError(f"{str(path)!r}: height/water arrays do not match the header")
+        offsets, rpath, rwidth = arrays["river_offsets"], arrays["river_path"], arrays["river_width"]
+        metas = header.get("rivers", [])
+        if (offsets.shape != (len(metas) + 1,) or rpath.shape != (offsets[-1], 2)
+                or rwidth.shape != (offsets[-1],)):
+            raise ValueError(f"{str(path)!r}: river arrays do not match the header")
+        rivers = [River(path=rpath[a:b], width=rwidth[a:b], **meta)
+                  for a, b, meta in zip(offsets[:-1], offsets[1:], metas)]
+        return cls(config=LevelConfig.from_dict(header["config"]), seed=header["seed"],
+                   cell_size=header["cell_size"], height=height, water=water, rivers=rivers)
+
+
+def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, config=None,
+                   max_cells=DEFAULT_MAX_CELLS) -> Level:
+    """Generate a level: terrain, then water (and rivers and biomes as those stages land).
+
+    Parameters
+    ----------
+    seed : int
+        Root seed, 0 <= seed < 2**64. Same seed + config + version = identical arrays.
+    shape : int or (int, int)
+        Grid size ``(rows, cols)``; an int means square.
+    cell_size : float, optional
+        Metres per cell (default 500).
+    preset : str, optional
+        A terrain preset name (``'continent'`` when neither ``preset`` nor ``config`` is given).
+    config : LevelConfig, optional
+        Full settings; give this or ``preset``, not both.
+    max_cells : int or None, optional
+        Refuse grids larger than this (default 8192**2); None lifts the cap.
+
+    Returns
+    -------
+    Level
+
+    Examples
+    --------
+    >>> from procgen import generate_level
+    >>> level = generate_level(seed=3, shape=(64, 96), preset="archipelago")
+    >>> level.shape
+    (64, 96)
+    >>> bool(level.water.any())
+    True
+    """
+    seed = _check_seed(seed)
+    shape = check_shape("shape", shape, max_cells=max_cells)
+    cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+    if preset is not None and config is not None:
+        raise ValueError("give preset or config, not both")
+    if config is None:
+        config = LevelConfig.from_preset("continent" if preset is None else preset)
+    elif not isinstance(config, LevelConfig):
+        raise TypeError(f"config must be a LevelConfig, got {type(config).__name__}")
+
+    height = _terrain.heightmap(shape, config=config.terrain, cell_size=cell_size,
+                                seed=stage_seed(seed, "terrain"), max_cells=None)
+    water = height <= 0
+    return Level(config=config, seed=seed, cell_size=cell_size, height=height, water=water,
+                 rivers=[])
+
+
+# -- config <-> plain dicts -------------------------------------------------------------------
+def _to_plain(obj):
+    if is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (tuple, list)):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _from_plain(cls, data, where: str):
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            value = _from_plain(hint, value, f"{where}.{name}")
+        elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+            value = hint(value)
+        kwargs[name] = value
+    return cls(**kwargs)

@@ -1,0 +1,66 @@
+"""The river record every generator emits and every consumer reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["River"]
+
+
+@dataclass(frozen=True, eq=False)
+class River:
+    """One river course on a Level, source first.
+
+    Attributes
+    ----------
+    path : numpy.ndarray
+        ``(N, 2)`` float64 polyline of ``(row, col)`` cell coordinates, N >= 2, source first.
+    width : numpy.ndarray
+        ``(N,)`` float32 width in metres at each vertex.
+    generator : str
+        Name of what made it, e.g. ``'flow'``, ``'walker'`` or ``'learned:flow'``.
+    discharge : float
+        Discharge at the mouth, in the generator's units (cells drained for flow routing).
+    order : int
+        Strahler order (1 for a headwater stream).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from procgen import River
+    >>> r = River(path=np.array([[0.0, 0.0], [3.0, 4.0]]), width=np.array([2.0, 5.0]),
+    ...           generator="walker")
+    >>> round(r.length_cells, 1)
+    5.0
+    """
+
+    path: np.ndarray
+    width: np.ndarray
+    generator: str
+    discharge: float = 0.0
+    order: int = 1
+
+    def __post_init__(self):
+        path = np.ascontiguousarray(self.path, dtype=np.float64)
+        width = np.ascontiguousarray(self.width, dtype=np.float32)
+        if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2:
+            raise ValueError(f"path must have shape (N, 2) with N >= 2, got {path.shape}")
+        if width.shape != (path.shape[0],):
+            raise ValueError(f"width must have shape ({path.shape[0]},), got {width.shape}")
+        if not (np.all(np.isfinite(path)) and np.all(np.isfinite(width))):
+            raise ValueError("path and width must be finite")
+        if np.any(width < 0):
+            raise ValueError("width must be non-negative")
+        if not isinstance(self.generator, str) or not self.generator:
+            raise ValueError(f"generator must be a non-empty str, got {self.generator!r}")
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "discharge", float(self.discharge))
+        object.__setattr__(self, "order", int(self.order))
+
+    @property
+    def length_cells(self) -> float:
+        """Length of the polyline in cells."""
+        return float(np.sum(np.hypot(*np.diff(self.path, axis=0).T)))

@@ -1,0 +1,183 @@
+"""Level: generation pipeline, per-stage streams, the level file."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import procgen
+from procgen import Level, LevelConfig, River, generate_level
+from procgen.level import FORMAT_VERSION, STAGES, stage_seed
+from procgen.terrain import heightmap, preset
+
+
+def test_generate_level_fields():
+    lv = generate_level(seed=5, shape=(48, 64), cell_size=4000.0, preset="islands")
+    assert isinstance(lv, Level)
+    assert lv.shape == (48, 64) and lv.height.dtype == np.float32
+    assert lv.water.dtype == np.bool_ and np.array_equal(lv.water, lv.height <= 0)
+    assert np.array_equal(lv.land, ~lv.water)
+    assert lv.rivers == [] and lv.seed == 5 and lv.cell_size == 4000.0
+    assert lv.config == LevelConfig.from_preset("islands")
+
+
+def test_same_seed_identical_arrays():
+    a = generate_level(seed=123, shape=64, cell_size=4000.0)
+    b = generate_level(seed=123, shape=64, cell_size=4000.0)
+    assert np.array_equal(a.height, b.height) and np.array_equal(a.water, b.water)
+    c = generate_level(seed=124, shape=64, cell_size=4000.0)
+    assert not np.array_equal(a.height, c.height)
+
+
+def test_terrain_uses_its_own_stream():
+    # The terrain is exactly the terrain stage's heightmap: later stages draw from other
+    # children of the root SeedSequence, so changing them cannot move the terrain.
+    lv = generate_level(seed=77, shape=40, cell_size=6000.0, preset="lowlands")
+    expect = heightmap(40, config=preset("lowlands"), cell_size=6000.0,
+                       seed=stage_seed(77, "terrain"))
+    assert np.array_equal(lv.height, expect)
+    seeds = {stage_seed(77, s) for s in STAGES}
+    assert len(seeds) == len(STAGES)
+    assert stage_seed(77, "terrain") == stage_seed(77, "terrain")
+
+
+def test_preset_and_config_are_exclusive():
+    with pytest.raises(ValueError, match="give preset or config, not both"):
+        generate_level(seed=0, shape=8, preset="islands", config=LevelConfig())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(seed=-1, shape=8), "seed must be in 0..18446744073709551615, got -1"),
+    (dict(seed=1.5, shape=8), "seed must be an integer"),
+    (dict(seed=0, shape=0), r"shape\[0\] must be in 1..inf, got 0"),
+    (dict(seed=0, shape=(10**6, 10**6)), "over the cap"),
+    (dict(seed=0, shape=8, cell_size=float("nan")), "cell_size must be finite"),
+    (dict(seed=0, shape=8, preset="moon"), "preset must be one of"),
+    (dict(seed=0, shape=8, config="continent"), "config must be a LevelConfig"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        generate_level(**kwargs)
+
+
+def _level_with_rivers():
+    lv = generate_level(seed=9, shape=(30, 40), cell_size=5000.0, preset="continent")
+    lv.rivers = [
+        River(path=np.array([[1.0, 2.0], [3.5, 4.25], [9.0, 9.0]]), width=np.array([1, 2, 3.5]),
+              generator="walker", discharge=12.5, order=2),
+        River(path=np.array([[0.0, 0.0], [1.0, 1.0]]), width=np.array([0.5, 0.5]),
+              generator="flow"),
+    ]
+    return lv
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_save_load_round_trip_is_bit_identical(tmp_path, compress):
+    lv = _level_with_rivers()
+    path = tmp_path / "level.npz"
+    lv.save(path, compress=compress)
+    back = Level.load(path)
+    assert back.height.tobytes() == lv.height.tobytes()
+    assert back.water.tobytes() == lv.water.tobytes()
+    assert back.config == lv.config and back.seed == lv.seed and back.cell_size == lv.cell_size
+    assert len(back.rivers) == 2
+    for a, b in zip(back.rivers, lv.rivers):
+        assert a.path.tobytes() == b.path.tobytes() and a.width.tobytes() == b.width.tobytes()
+        assert (a.generator, a.discharge, a.order) == (b.generator, b.discharge, b.order)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary files left
+
+
+def test_big_seed_round_trips(tmp_path):
+    lv = generate_level(seed=2**64 - 1, shape=8, cell_size=5000.0)
+    lv.save(tmp_path / "l.npz")
+    assert Level.load(tmp_path / "l.npz").seed == 2**64 - 1
+
+
+def _rewrite_header(src, dst, change):
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays["header"].tobytes())
+    change(header)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(dst, **arrays)
+
+
+def test_load_refuses_newer_versions_and_foreign_files(tmp_path):
+    lv = generate_level(seed=1, shape=8, cell_size=5000.0)
+    lv.save(tmp_path / "ok.npz")
+    _rewrite_header(tmp_path / "ok.npz", tmp_path / "new.npz",
+                    lambda h: h.update(version=FORMAT_VERSION + 1))
+    with pytest.raises(ValueError, match="format version 2; this procgen reads versions 1..1"):
+        Level.load(tmp_path / "new.npz")
+    _rewrite_header(tmp_path / "ok.npz", tmp_path / "cfg.npz",
+                    lambda h: h["config"]["terrain"].update(colour="red"))
+    with pytest.raises(ValueError, match="unknown keys: colour"):
+        Level.load(tmp_path / "cfg.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a level file: missing"):
+        Level.load(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match="not a readable level file"):
+        Level.load(tmp_path / "junk.npz")
+    with pytest.raises(FileNotFoundError, match="no level file"):
+        Level.load(tmp_path / "missing.npz")
+
+
+def test_load_never_unpickles(tmp_path):
+    # An object array needs pickle; allow_pickle=False must refuse it.
+    lv = generate_level(seed=1, shape=8, cell_size=5000.0)
+    lv.save(tmp_path / "ok.npz")
+    with np.load(tmp_path / "ok.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["height"] = np.array([object()], dtype=object)
+    np.savez(tmp_path / "evil.npz", **arrays)
+    with pytest.raises(ValueError):
+        Level.load(tmp_path / "evil.npz")
+
+
+def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
+    lv = generate_level(seed=1, shape=8, cell_size=5000.0)
+    with pytest.raises(ValueError, match="does not exist"):
+        lv.save(tmp_path / "missing" / "l.npz")
+
+    def broken_savez(f, **arrays):
+        f.write(b"PK half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("procgen.level.np.savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        lv.save(tmp_path / "l.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_file_from_version_1_still_loads():
+    # A level file written by format version 1, kept to catch format breaks.
+    from pathlib import Path
+    old = Path(__file__).parent / "data" / "level_v1.npz"
+    lv = Level.load(old)
+    assert lv.shape == (12, 16) and lv.seed == 42 and lv.cell_size == 8000.0
+    assert isinstance(lv.config, LevelConfig) and lv.config.terrain.falloff.value == "edges"
+    assert len(lv.rivers) == 1 and lv.rivers[0].generator == "walker"
+    assert lv.rivers[0].path.shape == (3, 2)
+
+
+def test_render_and_png(tmp_path):
+    lv = generate_level(seed=2, shape=64, cell_size=4000.0)
+    img = lv.render()
+    assert img.shape == (64, 64, 3) and img.dtype == np.uint8
+    lv.save_png(tmp_path / "m.png")
+    assert (tmp_path / "m.png").stat().st_size > 100
+
+
+def test_river_record_checks():
+    with pytest.raises(ValueError, match=r"path must have shape \(N, 2\)"):
+        River(path=np.zeros((1, 2)), width=np.zeros(1), generator="x")
+    with pytest.raises(ValueError, match=r"width must have shape \(2,\)"):
+        River(path=np.zeros((2, 2)), width=np.zeros(3), generator="x")
+    with pytest.raises(ValueError, match="generator must be a non-empty str"):
+        River(path=np.zeros((2, 2)), width=np.zeros(2), generator="")
+
+
+def test_version_attribute():
+    assert isinstance(procgen.__version__, str)

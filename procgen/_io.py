@@ -27,6 +27,12 @@ def check_writable_target(path: os.PathLike | str, *, name: str = "path") -> Pat
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: os.PathLike | str, write: Callable[[BinaryIO], None], *,
                  name: str = "path") -> Path:
     """Write a file through ``write(fileobj)`` into a temporary file, then rename it.
@@ -49,6 +55,8 @@ def atomic_write(path: os.PathLike | str, write: Callable[[BinaryIO], None], *,
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the permissions open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -43,6 +43,10 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="map width and height in cells (a square map)")
     m.add_argument("--preset", default="continent", metavar="NAME",
                    help=f"terrain preset, one of: {', '.join(PRESETS)}")
+    m.add_argument("--rivers", default="flow", metavar="GENERATOR",
+                   help="river generator: flow (where water collects), walker (coin-flip "
+                        "walker), persistent, sine (meander curve), downhill, none, or "
+                        "learned:NAME (needs the learned extra)")
     m.add_argument("--cell-size", type=float, default=500.0, metavar="METRES",
                    help="metres per cell; smaller shows the same world in more detail")
     m.add_argument("-o", "--output", default="map.png", metavar="PATH",
@@ -102,7 +106,7 @@ def _run_map(args) -> None:
 
     start = time.perf_counter()
     level = generate_level(seed=args.seed, shape=args.size, cell_size=args.cell_size,
-                           preset=args.preset, max_cells=args.max_cells)
+                           preset=args.preset, rivers=args.rivers, max_cells=args.max_cells)
     level.save_png(out, shade=not args.no_shade)
     written = [str(out)]
     if hmap is not None:
@@ -122,7 +126,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "map":
             _run_map(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"procgen: error: {message}", file=sys.stderr)
         return 2

@@ -5,7 +5,8 @@ spawned from the root seed (``numpy.random.SeedSequence(seed).spawn``), so chang
 stage leaves earlier ones bit-identical.
 
 >>> from procgen import generate_level
->>> level = generate_level(seed=7, shape=(5, 5), cell_size=20000.0, preset="islands")
+>>> level = generate_level(seed=7, shape=(5, 5), cell_size=20000.0, preset="islands",
+...                        rivers="none")
 >>> level.height.shape, level.height.dtype, level.rivers
 ((5, 5), dtype('float32'), [])
 """
@@ -16,15 +17,17 @@ import enum
 import json
 import typing
 import zipfile
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import terrain as _terrain
+from .hydrology import HydrologyConfig, drain
 from ._io import atomic_write
 from ._validate import DEFAULT_MAX_CELLS, check_float, check_int, check_shape
 from .river import River
+from .rivers import RiversConfig, carve_rivers, get_generator
 
 __all__ = ["LevelConfig", "Level", "generate_level", "STAGES", "stage_seed", "FORMAT_VERSION"]
 
@@ -46,18 +49,28 @@ class LevelConfig:
     ----------
     terrain : TerrainConfig
         The terrain stage (default: the ``continent`` preset).
+    hydrology : HydrologyConfig
+        Lakes and runoff.
+    rivers : RiversConfig
+        Which river generator and its settings (default: flow-based rivers).
     """
 
     terrain: _terrain.TerrainConfig = field(default_factory=lambda: _terrain.preset("continent"))
+    hydrology: HydrologyConfig = field(default_factory=HydrologyConfig)
+    rivers: RiversConfig = field(default_factory=RiversConfig)
 
     def __post_init__(self):
-        if not isinstance(self.terrain, _terrain.TerrainConfig):
-            raise TypeError(f"terrain must be a TerrainConfig, got {type(self.terrain).__name__}")
+        for name, kind in (("terrain", _terrain.TerrainConfig), ("hydrology", HydrologyConfig),
+                           ("rivers", RiversConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got "
+                                f"{type(getattr(self, name)).__name__}")
 
     @classmethod
-    def from_preset(cls, name: str) -> "LevelConfig":
-        """Config whose terrain is the named preset (see :data:`procgen.terrain.PRESETS`)."""
-        return cls(terrain=_terrain.preset(name))
+    def from_preset(cls, name: str, **sections) -> "LevelConfig":
+        """Config whose terrain is the named preset (see :data:`procgen.terrain.PRESETS`);
+        other sections may be given as keywords."""
+        return cls(terrain=_terrain.preset(name), **sections)
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (enums by value, nested configs as dicts)."""
@@ -104,6 +117,8 @@ class Level:
         float32 ``(rows, cols)`` heights in metres, sea level at 0.
     water : numpy.ndarray
         bool ``(rows, cols)``: sea and lakes.
+    lakes : numpy.ndarray
+        int32 ``(rows, cols)`` lake labels, 0 off lakes, 1..K on the K lakes.
     rivers : list of River
         River courses, source first.
     """
@@ -113,6 +128,7 @@ class Level:
     cell_size: float
     height: np.ndarray
     water: np.ndarray
+    lakes: np.ndarray
     rivers: list = field(default_factory=list)
 
     @property
@@ -168,6 +184,7 @@ class Level:
             "header": np.frombuffer(json.dumps(header, sort_keys=True).encode(), np.uint8),
             "height": np.ascontiguousarray(self.height, np.float32),
             "water": np.ascontiguousarray(self.water, np.bool_),
+            "lakes": np.ascontiguousarray(self.lakes, np.int32),
             "river_offsets": np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
             "river_path": (np.concatenate([r.path for r in self.rivers]) if self.rivers
                            else np.zeros((0, 2), np.float64)),
@@ -194,7 +211,8 @@ class Level:
                 arrays = {k: data[k] for k in data.files}
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
             raise ValueError(f"{str(path)!r} is not a readable level file: {exc}") from None
-        need = {"header", "height", "water", "river_offsets", "river_path", "river_width"}
+        need = {"header", "height", "water", "lakes", "river_offsets", "river_path",
+                "river_width"}
         if not need <= arrays.keys():
             raise ValueError(f"{str(path)!r} is not a level file: missing "
                              f"{', '.join(sorted(need - arrays.keys()))}")
@@ -208,11 +226,11 @@ class Level:
         if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
             raise ValueError(f"{str(path)!r} has format version {version!r}; this procgen reads "
                              f"versions 1..{FORMAT_VERSION} (upgrade procgen to read it)")
-        height, water = arrays["height"], arrays["water"]
+        height, water, lakes = arrays["height"], arrays["water"], arrays["lakes"]
         shape = tuple(header.get("shape", ()))
-        if (height.dtype != np.float32 or water.dtype != np.bool_ or height.shape != shape
-                or water.shape != shape):
-            raise ValueError(f"{str(path)!r}: height/water arrays do not match the header")
+        if (height.dtype != np.float32 or water.dtype != np.bool_ or lakes.dtype != np.int32
+                or not height.shape == water.shape == lakes.shape == shape):
+            raise ValueError(f"{str(path)!r}: height/water/lakes arrays do not match the header")
         offsets, rpath, rwidth = arrays["river_offsets"], arrays["river_path"], arrays["river_width"]
         metas = header.get("rivers", [])
         if (offsets.shape != (len(metas) + 1,) or rpath.shape != (offsets[-1], 2)
@@ -221,12 +239,13 @@ class Level:
         rivers = [River(path=rpath[a:b], width=rwidth[a:b], **meta)
                   for a, b, meta in zip(offsets[:-1], offsets[1:], metas)]
         return cls(config=LevelConfig.from_dict(header["config"]), seed=header["seed"],
-                   cell_size=header["cell_size"], height=height, water=water, rivers=rivers)
+                   cell_size=header["cell_size"], height=height, water=water, lakes=lakes,
+                   rivers=rivers)
 
 
 def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, config=None,
-                   max_cells=DEFAULT_MAX_CELLS) -> Level:
-    """Generate a level: terrain, then water (and rivers and biomes as those stages land).
+                   rivers=None, max_cells=DEFAULT_MAX_CELLS) -> Level:
+    """Generate a level: terrain, hydrology (lakes), rivers, and carving.
 
     Parameters
     ----------
@@ -240,12 +259,18 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
         A terrain preset name (``'continent'`` when neither ``preset`` nor ``config`` is given).
     config : LevelConfig, optional
         Full settings; give this or ``preset``, not both.
+    rivers : str or RiverGenerator, optional
+        River generator, overriding ``config.rivers.generator``: ``'flow'``, ``'walker'``,
+        ``'persistent'``, ``'sine'``, ``'downhill'``, ``'none'``, ``'learned:NAME'``, or any
+        object with ``.name`` and ``.generate(drainage, *, rng, config)``.
     max_cells : int or None, optional
         Refuse grids larger than this (default 8192**2); None lifts the cap.
 
     Returns
     -------
     Level
+        Every river in it flows downhill: the height along its path never rises from source
+        to mouth, and it ends in the sea, a lake, the map edge, or on another river.
 
     Examples
     --------
@@ -265,12 +290,19 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
         config = LevelConfig.from_preset("continent" if preset is None else preset)
     elif not isinstance(config, LevelConfig):
         raise TypeError(f"config must be a LevelConfig, got {type(config).__name__}")
+    generator = get_generator(config.rivers.generator if rivers is None else rivers)
+    if generator.name != config.rivers.generator:
+        config = replace(config, rivers=replace(config.rivers, generator=generator.name))
 
-    height = _terrain.heightmap(shape, config=config.terrain, cell_size=cell_size,
-                                seed=stage_seed(seed, "terrain"), max_cells=None)
-    water = height <= 0
-    return Level(config=config, seed=seed, cell_size=cell_size, height=height, water=water,
-                 rivers=[])
+    terrain = _terrain.heightmap(shape, config=config.terrain, cell_size=cell_size,
+                                 seed=stage_seed(seed, "terrain"), max_cells=None)
+    drainage = drain(terrain, cell_size=cell_size, config=config.hydrology)
+    rng = np.random.Generator(np.random.PCG64(stage_seed(seed, "rivers")))
+    river_list = list(generator.generate(drainage, rng=rng, config=config.rivers))
+    height = carve_rivers(drainage.height.copy(), river_list, cell_size=cell_size,
+                          config=config.rivers)
+    return Level(config=config, seed=seed, cell_size=cell_size, height=height,
+                 water=drainage.water, lakes=drainage.lakes, rivers=river_list)
 
 
 # -- config <-> plain dicts -------------------------------------------------------------------

@@ -10,7 +10,8 @@ coordinates (so chunks of a world match crops of the whole):
 
 Heights are float32 metres with sea level at 0. Noise scales are in metres, so a larger grid
 at the same ``cell_size`` shows more world, and a smaller ``cell_size`` shows the same world in
-more detail.
+more detail: octaves whose lattice cell would be under two grid cells are skipped, since at
+that ``cell_size`` they could only alias.
 
 >>> from procgen.terrain import heightmap, preset
 >>> h = heightmap((5, 5), config=preset("islands"), cell_size=2000.0, seed=7)
@@ -153,8 +154,16 @@ def preset(name: str) -> TerrainConfig:
     return PRESETS[name]
 
 
+# Octaves whose lattice cell is smaller than this many grid cells only alias: skip them.
+_FINEST_OCTAVE_CELLS = 2.0
+
+
 def _in_cells(cfg: NoiseConfig, cell_size: float) -> NoiseConfig:
-    return replace(cfg, scale=cfg.scale / cell_size,
+    scale = cfg.scale / cell_size
+    resolvable = 1
+    if scale > _FINEST_OCTAVE_CELLS and cfg.lacunarity > 1.0:
+        resolvable = int(np.floor(np.log(scale / _FINEST_OCTAVE_CELLS) / np.log(cfg.lacunarity))) + 1
+    return replace(cfg, scale=scale, octaves=max(1, min(cfg.octaves, resolvable)),
                    warp=cfg.warp / cell_size,
                    warp_scale=None if cfg.warp_scale is None else cfg.warp_scale / cell_size)
 

@@ -442,3 +442,226 @@ def naive_accumulation(directions, weights):
                 steps += 1
                 assert steps <= nr * nc, "cycle"
     return out
+
+
+# --- walkers and paths (procgen/_kernels/walkers.py, paths.py) ---
+import math as _math
+from fractions import Fraction as _Fraction
+
+
+def naive_walk(left, turn, step, heading, start):
+    """Positions of walkers that turn left where ``left`` is True (else right), then step.
+
+    left : (n, steps) bool; heading : (n,); start : (n, 2). Heading is recomputed from the
+    running sum of turns each step with math.cos / math.sin; ``dcol = cos``, ``drow = -sin``.
+    """
+    n, steps = left.shape
+    out = np.empty((n, steps + 1, 2))
+    for i in range(n):
+        r, c = float(start[i][0]), float(start[i][1])
+        out[i, 0] = r, c
+        k = 0
+        for j in range(steps):
+            k += 1 if left[i, j] else -1
+            phi = heading[i] + k * turn
+            r -= step * _math.sin(phi)
+            c += step * _math.cos(phi)
+            out[i, j + 1] = r, c
+    return out
+
+
+def naive_persistent_turns(first_left, keep):
+    """Turn directions of the two-state chain: first from ``first_left``, then repeat the
+    previous direction where ``keep`` is True (``keep[:, 0]`` is ignored)."""
+    n, steps = keep.shape
+    left = np.empty((n, steps), bool)
+    for i in range(n):
+        d = bool(first_left[i])
+        for j in range(steps):
+            if j > 0 and not keep[i, j]:
+                d = not d
+            left[i, j] = d
+    return left
+
+
+def naive_bilinear(height, r, c):
+    """Bilinear height at real (r, c), the point first clamped into the grid."""
+    nr, nc = height.shape
+    r = min(max(r, 0.0), nr - 1.0)
+    c = min(max(c, 0.0), nc - 1.0)
+    r0, c0 = min(int(_math.floor(r)), nr - 1), min(int(_math.floor(c)), nc - 1)
+    r1, c1 = min(r0 + 1, nr - 1), min(c0 + 1, nc - 1)
+    fr, fc = r - r0, c - c0
+    h = height.astype(np.float64)
+    return ((1 - fr) * ((1 - fc) * h[r0, c0] + fc * h[r0, c1])
+            + fr * ((1 - fc) * h[r1, c0] + fc * h[r1, c1]))
+
+
+def naive_downhill(height, u, bias, turn, step, heading, start):
+    """Downhill walkers written out step by step: look at both candidate next points, turn
+    left where u < logistic(bias * (h_right - h_left)); stop (repeat the last point) once the
+    chosen point leaves [0, R-1] x [0, C-1]."""
+    n, steps = u.shape
+    nr, nc = height.shape
+    out = np.empty((n, steps + 1, 2))
+    for i in range(n):
+        r, c = float(start[i][0]), float(start[i][1])
+        out[i, 0] = r, c
+        k = 0
+        stopped = False
+        for j in range(steps):
+            if not stopped:
+                cand = []
+                for dk in (1, -1):
+                    phi = heading[i] + (k + dk) * turn
+                    cand.append((r - step * _math.sin(phi), c + step * _math.cos(phi)))
+                (rl, cl), (rr, cr) = cand
+                x = bias * (naive_bilinear(height, rr, cr) - naive_bilinear(height, rl, cl))
+                p_left = 1.0 / (1.0 + _math.exp(-x)) if x >= 0 else _math.exp(x) / (1.0 + _math.exp(x))
+                go_left = u[i, j] < p_left
+                rn, cn = (rl, cl) if go_left else (rr, cr)
+                if 0.0 <= rn <= nr - 1 and 0.0 <= cn <= nc - 1:
+                    k += 1 if go_left else -1
+                    r, c = rn, cn
+                else:
+                    stopped = True
+            out[i, j + 1] = r, c
+    return out
+
+
+def naive_resample(path, n):
+    """Uniform arc-length resampling of one (N, 2) path, one target at a time."""
+    path = np.asarray(path, dtype=np.float64)
+    seg = [_math.hypot(*(path[i + 1] - path[i])) for i in range(len(path) - 1)]
+    cum = [0.0]
+    for s in seg:
+        cum.append(cum[-1] + s)
+    total = cum[-1]
+    out = np.empty((n, 2))
+    out[0], out[-1] = path[0], path[-1]
+    for j in range(1, n - 1):
+        t = total * j / (n - 1)
+        for s in range(len(seg)):
+            if seg[s] > 0 and cum[s] <= t <= cum[s + 1]:
+                f = (t - cum[s]) / seg[s]
+                out[j] = path[s] + f * (path[s + 1] - path[s])
+                break
+        else:
+            out[j] = path[-1]
+    return out
+
+
+def naive_self_intersection_count(path):
+    """Pairs of segments that meet, by exact rational arithmetic over every pair.
+
+    Consecutive duplicate points are merged; non-adjacent pairs count when the closed segments
+    share a point; adjacent pairs count when the path folds straight back (turn of pi).
+    """
+    pts = []
+    for r, c in np.asarray(path, dtype=np.float64):
+        p = (_Fraction(float(r)), _Fraction(float(c)))
+        if not pts or pts[-1] != p:
+            pts.append(p)
+
+    def orient(a, b, c):
+        v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        return (v > 0) - (v < 0)
+
+    def on(a, b, c):
+        return (min(a[0], b[0]) <= c[0] <= max(a[0], b[0])
+                and min(a[1], b[1]) <= c[1] <= max(a[1], b[1]))
+
+    def meet(a, b, c, d):
+        o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
+        if o1 * o2 < 0 and o3 * o4 < 0:
+            return True
+        return ((o1 == 0 and on(a, b, c)) or (o2 == 0 and on(a, b, d))
+                or (o3 == 0 and on(c, d, a)) or (o4 == 0 and on(c, d, b)))
+
+    count = 0
+    ns = len(pts) - 1
+    for i in range(ns):
+        for j in range(i + 1, ns):
+            a, b, c, d = pts[i], pts[i + 1], pts[j], pts[j + 1]
+            if j == i + 1:
+                dot = (b[0] - a[0]) * (d[0] - b[0]) + (b[1] - a[1]) * (d[1] - b[1])
+                count += orient(a, b, d) == 0 and dot < 0
+            else:
+                count += meet(a, b, c, d)
+    return count
+
+
+def naive_components(mask):
+    """8-connected components by breadth-first search; labels in scan order of first cell."""
+    from collections import deque
+    nr, nc = mask.shape
+    out = np.zeros((nr, nc), np.int32)
+    label = 0
+    for r in range(nr):
+        for c in range(nc):
+            if mask[r, c] and out[r, c] == 0:
+                label += 1
+                out[r, c] = label
+                queue = deque([(r, c)])
+                while queue:
+                    a, b = queue.popleft()
+                    for _, aa, bb in _neighbours(a, b, nr, nc):
+                        if mask[aa, bb] and out[aa, bb] == 0:
+                            out[aa, bb] = label
+                            queue.append((aa, bb))
+    return out, label
+
+
+def naive_strahler(directions, network):
+    """Strahler order from its definition, recursively over each cell's donors."""
+    import functools
+    nr, nc = directions.shape
+    donors = {}
+    for r in range(nr):
+        for c in range(nc):
+            k = directions[r, c]
+            if k >= 0 and network[r, c]:
+                donors.setdefault((r + _D8[k][0], c + _D8[k][1]), []).append((r, c))
+
+    @functools.lru_cache(maxsize=None)
+    def order(cell):
+        ups = sorted((order(d) for d in donors.get(cell, []) if network[d]), reverse=True)
+        if not ups:
+            return 1
+        return ups[0] + 1 if len(ups) > 1 and ups[1] == ups[0] else ups[0]
+
+    out = np.zeros((nr, nc), np.int32)
+    for r in range(nr):
+        for c in range(nc):
+            if network[r, c]:
+                out[r, c] = order((r, c))
+    return out
+
+
+def naive_enforce_descent(height, rivers):
+    """Repeat running minima along each river (lists of (row, col)) until nothing changes."""
+    h = height.copy()
+    changed = True
+    while changed:
+        changed = False
+        for cells in rivers:
+            lowest = h[cells[0]]
+            for cell in cells[1:]:
+                if h[cell] > lowest:
+                    h[cell] = lowest
+                    changed = True
+                lowest = h[cell]
+    return h
+
+
+def naive_carve_valleys(height, cells, bed, radius, side_slope):
+    """height = min(height, bed + side_slope * distance) within radius of each river cell."""
+    h = height.copy()
+    nr, nc = h.shape
+    for (r0, c0), b, rad in zip(cells, bed, radius):
+        for r in range(nr):
+            for c in range(nc):
+                d = np.hypot(r - r0, c - c0)
+                if d <= rad:
+                    h[r, c] = min(h[r, c], np.float32(b + side_slope * d))
+    return h

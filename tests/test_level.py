@@ -9,17 +9,20 @@ import pytest
 import procgen
 from procgen import Level, LevelConfig, River, generate_level
 from procgen.level import FORMAT_VERSION, STAGES, stage_seed
+from procgen.hydrology import drain
 from procgen.terrain import heightmap, preset
 
 
 def test_generate_level_fields():
-    lv = generate_level(seed=5, shape=(48, 64), cell_size=4000.0, preset="islands")
+    lv = generate_level(seed=5, shape=(48, 64), cell_size=4000.0, preset="islands",
+                        rivers="none")
     assert isinstance(lv, Level)
     assert lv.shape == (48, 64) and lv.height.dtype == np.float32
-    assert lv.water.dtype == np.bool_ and np.array_equal(lv.water, lv.height <= 0)
+    assert lv.water.dtype == np.bool_ and lv.lakes.dtype == np.int32
+    assert np.array_equal(lv.water, (lv.height <= 0) | (lv.lakes > 0))
     assert np.array_equal(lv.land, ~lv.water)
     assert lv.rivers == [] and lv.seed == 5 and lv.cell_size == 4000.0
-    assert lv.config == LevelConfig.from_preset("islands")
+    assert lv.config.terrain == preset("islands") and lv.config.rivers.generator == "none"
 
 
 def test_same_seed_identical_arrays():
@@ -31,12 +34,12 @@ def test_same_seed_identical_arrays():
 
 
 def test_terrain_uses_its_own_stream():
-    # The terrain is exactly the terrain stage's heightmap: later stages draw from other
-    # children of the root SeedSequence, so changing them cannot move the terrain.
-    lv = generate_level(seed=77, shape=40, cell_size=6000.0, preset="lowlands")
+    # Without rivers the height is exactly the terrain stage's heightmap, conditioned by the
+    # hydrology stage: later stages draw from other children of the root SeedSequence.
+    lv = generate_level(seed=77, shape=40, cell_size=6000.0, preset="lowlands", rivers="none")
     expect = heightmap(40, config=preset("lowlands"), cell_size=6000.0,
                        seed=stage_seed(77, "terrain"))
-    assert np.array_equal(lv.height, expect)
+    assert np.array_equal(lv.height, drain(expect, cell_size=6000.0).height)
     seeds = {stage_seed(77, s) for s in STAGES}
     assert len(seeds) == len(STAGES)
     assert stage_seed(77, "terrain") == stage_seed(77, "terrain")

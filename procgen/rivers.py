@@ -1,0 +1,429 @@
+"""River generators for Levels, placement of river shapes on terrain, and carving.
+
+Every river source implements one small protocol, :class:`RiverGenerator`::
+
+    generator.name                                  # e.g. "flow", "walker", "learned:flow"
+    generator.generate(drainage, *, rng, config)    # -> list[River]
+
+``drainage`` is the hydrology stage's :class:`~procgen.hydrology.Drainage`; ``rng`` is the
+rivers stage's own ``numpy.random.Generator``; ``config`` is the :class:`RiversConfig`. The
+Level then carves every river into the terrain (:func:`carve_rivers`), whoever made it, so
+that **heights never rise from source to mouth**, and each river ends in the sea, a lake, the
+map edge, or on another river (a tributary).
+
+Shape generators (walkers, sine curves, learned models) only make a shape;
+:func:`place_shapes` puts shapes on the terrain: it picks a source high on the land, takes the
+mouth where water from there reaches the sea, a lake or the map edge, and maps the shape
+onto the chord between the two.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable, Protocol, runtime_checkable
+
+import numpy as np
+
+from . import paths as _paths
+from . import walkers as _walkers
+from ._kernels import hydrology as _hk
+from ._kernels.raster import polyline_cells
+from ._validate import check_float, check_int
+from .hydrology import Drainage
+from .river import River
+
+__all__ = ["RiverGenerator", "RiversConfig", "FlowRivers", "ShapeRivers", "DownhillRivers",
+           "BUILTIN_GENERATORS", "get_generator", "place_shapes", "carve_rivers",
+           "river_cells", "width_from_discharge"]
+
+
+@dataclass(frozen=True)
+class RiversConfig:
+    """Settings of the rivers stage (lengths in metres or km as named).
+
+    Attributes
+    ----------
+    generator : str
+        Name of the river generator: ``'flow'`` (default), ``'walker'``, ``'persistent'``,
+        ``'sine'``, ``'downhill'``, ``'none'``, or ``'learned:NAME'``.
+    min_area_km2 : float
+        Flow rivers begin where this much land drains through a cell. Default 400 km^2.
+    min_length_km : float
+        Shorter rivers are dropped (and shape rivers are only placed where the fall line is
+        at least this long). Default 8 km.
+    count : int
+        How many rivers a shape generator places. Default 12.
+    width_coefficient : float
+        ``a`` in the hydraulic-geometry width ``w = a * Q**0.5`` (w in m, Q in m^3/s;
+        Leopold & Maddock 1953). Default 4.
+    depth_coefficient : float
+        ``c`` in the channel depth ``d = c * Q**0.4`` (m). Default 0.3.
+    valley_slope : float
+        Side slope of the carved valley, metres of rise per metre from the channel.
+        Default 0.03.
+    carve : bool
+        Cut channels and valleys (the downhill guarantee holds either way). Default True.
+    """
+
+    generator: str = "flow"
+    min_area_km2: float = 400.0
+    min_length_km: float = 8.0
+    count: int = 12
+    width_coefficient: float = 4.0
+    depth_coefficient: float = 0.3
+    valley_slope: float = 0.03
+    carve: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.generator, str) or not self.generator:
+            raise ValueError(f"generator must be a non-empty str, got {self.generator!r}")
+        check_float("min_area_km2", self.min_area_km2, lo=0.0, lo_open=True)
+        check_float("min_length_km", self.min_length_km, lo=0.0)
+        check_int("count", self.count, lo=0, hi=10_000)
+        check_float("width_coefficient", self.width_coefficient, lo=0.0, hi=1000.0)
+        check_float("depth_coefficient", self.depth_coefficient, lo=0.0, hi=1000.0)
+        check_float("valley_slope", self.valley_slope, lo=0.0, hi=10.0)
+        if not isinstance(self.carve, bool):
+            raise TypeError(f"carve must be a bool, got {self.carve!r}")
+
+
+@runtime_checkable
+class RiverGenerator(Protocol):
+    """What the Level, the viewer and the CLI need of a river source."""
+
+    name: str
+
+    def generate(self, drainage: Drainage, *, rng: np.random.Generator,
+                 config: RiversConfig) -> list[River]:
+        """Rivers on this terrain, source first, in ``(row, col)`` cell coordinates."""
+        ...
+
+
+def width_from_discharge(discharge, coefficient: float) -> np.ndarray:
+    """Channel width in metres, ``coefficient * Q**0.5`` (Leopold & Maddock 1953)."""
+    return (coefficient * np.sqrt(np.maximum(np.asarray(discharge, np.float64), 0.0))
+            ).astype(np.float32)
+
+
+def _min_cells(length_km: float, cell_size: float) -> int:
+    return max(2, int(np.ceil(length_km * 1000.0 / cell_size)))
+
+
+class FlowRivers:
+    """Rivers where the water goes: the drainage network above a drainage-area threshold.
+
+    Tributaries end on the river they join (the one draining more land carries on), so the
+    rivers form a tree; each carries its Strahler order (Strahler 1957) and, per vertex, the
+    width of a channel carrying that vertex's discharge.
+    """
+
+    name = "flow"
+
+    def generate(self, drainage: Drainage, *, rng=None, config: RiversConfig) -> list[River]:
+        cell_area_km2 = drainage.cell_size ** 2 / 1e6
+        threshold = max(2.0, config.min_area_km2 / cell_area_km2)
+        acc = drainage.accumulation.ravel()
+        cells, offsets = _hk.extract_rivers(drainage.directions, acc, threshold,
+                                            drainage.water,
+                                            _min_cells(config.min_length_km, drainage.cell_size))
+        if len(offsets) < 2:
+            return []
+        down = _hk.downstream_index(drainage.directions)
+        network = (acc >= threshold) & ~drainage.water.ravel()
+        order = _hk.strahler(down, _hk.topological_order(down), network)
+        nc = drainage.directions.shape[1]
+        rivers = []
+        for a, b in zip(offsets[:-1], offsets[1:]):
+            idx = cells[a:b]
+            path = np.stack([idx // nc, idx % nc], axis=1).astype(np.float64)
+            q = drainage.discharge(acc[idx])
+            # The last cell is the mouth or the junction: it belongs to the water it joins.
+            own = idx[-2] if len(idx) > 1 else idx[-1]
+            rivers.append(River(path=path, width=width_from_discharge(q, config.width_coefficient),
+                                generator=self.name, discharge=float(drainage.discharge(acc[own])),
+                                order=int(order[own])))
+        return rivers
+
+
+# -- placing shapes ----------------------------------------------------------------------------
+def _pick_sources(drainage: Drainage, n: int, rng: np.random.Generator, min_cells: int):
+    """Fall lines (D8 paths to water or the edge) of up to ``n`` sources, spread apart.
+
+    Candidates are drawn from the upper half of the land by height rank; the longest fall
+    lines are taken first, so shapes get long chords and reach the sea more often than a
+    nearby pond. Fall lines shorter than ``min_cells`` are skipped.
+    """
+    land = ~drainage.water
+    nc = land.shape[1]
+    candidates = np.flatnonzero(land.ravel())
+    if candidates.size == 0 or n == 0:
+        return []
+    h = drainage.height.ravel()[candidates]
+    rank = np.argsort(np.argsort(h, kind="stable"), kind="stable") / max(1, h.size - 1)
+    weight = np.where(rank >= 0.5, rank, 0.0)
+    draws = rng.choice(candidates, size=min(candidates.size, 20 * n), replace=False,
+                       p=weight / weight.sum())
+    falls = [drainage.flow_path(*divmod(int(i), nc)) for i in draws]
+    spacing = max(2.0, np.sqrt(land.sum() / n) / 2.0)
+    chosen = []
+    for k in np.argsort([-len(f) for f in falls], kind="stable"):
+        fall = falls[k]
+        if len(chosen) == n or len(fall) < min_cells:
+            break
+        r, c = fall[0]
+        if all((r - f[0][0]) ** 2 + (c - f[0][1]) ** 2 >= spacing ** 2 for f in chosen):
+            chosen.append(fall)
+    return chosen
+
+
+def _clip_to_grid(path: np.ndarray, shape) -> np.ndarray:
+    """Cut a (row, col) polyline where it first leaves the grid, ending on the edge."""
+    nr, nc = shape
+    inside = ((path[:, 0] >= 0) & (path[:, 0] <= nr - 1) & (path[:, 1] >= 0)
+              & (path[:, 1] <= nc - 1))
+    if inside.all():
+        return path
+    first_out = int(np.argmin(inside))
+    kept = path[:first_out]
+    edge = np.clip(path[first_out], [0, 0], [nr - 1, nc - 1])
+    return np.vstack([kept, edge[None, :]])
+
+
+def _cut_at_water(path: np.ndarray, drainage: Drainage) -> np.ndarray:
+    """End the polyline at the first vertex whose cell is water (kept as the mouth)."""
+    cells = np.rint(path).astype(np.int64)
+    wet = drainage.water[cells[:, 0], cells[:, 1]]
+    wet[0] = False
+    if wet.any():
+        return path[:int(np.argmax(wet)) + 1]
+    return path
+
+
+def _end_properly(path: np.ndarray, drainage: Drainage) -> np.ndarray:
+    """If a path stops on dry land away from the edge, continue it down the fall line."""
+    nr, nc = drainage.water.shape
+    r, c = (int(v) for v in np.rint(path[-1]))
+    if drainage.water[r, c] or r in (0, nr - 1) or c in (0, nc - 1):
+        return path
+    fall = drainage.flow_path(r, c)[1:].astype(np.float64)
+    return np.vstack([path, fall]) if len(fall) else path
+
+
+def place_shapes(shapes_xy: np.ndarray, drainage: Drainage, *, rng: np.random.Generator,
+                 config: RiversConfig, generator: str) -> list[River]:
+    """Put canonical river shapes on the terrain.
+
+    Parameters
+    ----------
+    shapes_xy : numpy.ndarray, shape (n, T, 2)
+        Shapes in the canonical frame of :func:`procgen.paths.canonical` (start at the
+        origin, end at (1, 0)).
+    drainage : Drainage
+    rng : numpy.random.Generator
+        Chooses the sources.
+    config : RiversConfig
+    generator : str
+        Name recorded on each River.
+
+    Returns
+    -------
+    list of River
+        At most n rivers (fewer where the land has no room for them). Each runs from a source
+        to the end of that source's fall line, is cut at the first water it meets and at the
+        map edge, and has widths growing with the square root of the distance travelled, up
+        to the width of a channel draining the mouth's catchment.
+    """
+    min_cells = _min_cells(config.min_length_km, drainage.cell_size)
+    falls = _pick_sources(drainage, len(shapes_xy), rng, min_cells)
+    rivers = []
+    for shape, fall in zip(shapes_xy, falls):
+        source, mouth = fall[0].astype(np.float64), fall[-1].astype(np.float64)
+        path = _paths.place(np.asarray(shape, np.float64), source, mouth)
+        path = _clip_to_grid(path, drainage.water.shape)
+        path = _end_properly(_cut_at_water(path, drainage), drainage)
+        if len(path) < 2:
+            continue
+        own = fall[-2] if len(fall) > 1 else fall[-1]
+        q_mouth = float(drainage.discharge(drainage.accumulation[own[0], own[1]]))
+        seg = np.hypot(*np.diff(path, axis=0).T)
+        along = np.concatenate([[0.0], np.cumsum(seg)])
+        frac = along / along[-1] if along[-1] > 0 else np.linspace(0, 1, len(path))
+        width = width_from_discharge(q_mouth * frac, config.width_coefficient)
+        rivers.append(River(path=path, width=width, generator=generator, discharge=q_mouth))
+    return rivers
+
+
+class ShapeRivers:
+    """Rivers whose shape comes from a sampler of canonical shapes, placed on the terrain.
+
+    Parameters
+    ----------
+    name : str
+        Recorded on each river.
+    sample : callable
+        ``sample(n, rng) -> (n, T, 2)`` canonical shapes (start at the origin, end at (1, 0)).
+    """
+
+    def __init__(self, name: str, sample: Callable[[int, np.random.Generator], np.ndarray]):
+        self.name = name
+        self._sample = sample
+
+    def generate(self, drainage: Drainage, *, rng: np.random.Generator,
+                 config: RiversConfig) -> list[River]:
+        if config.count == 0:
+            return []
+        shapes = self._sample(config.count, rng)
+        return place_shapes(shapes, drainage, rng=rng, config=config, generator=self.name)
+
+
+def _walk_shapes(walk: Callable, steps: int = 200):
+    def sample(n, rng):
+        positions = walk(n, steps, rng=rng)
+        return np.stack([_paths.canonical(p) for p in positions])
+    return sample
+
+
+class DownhillRivers:
+    """Coin-flip walkers whose coins are loaded towards lower ground, walked on the terrain
+    itself from sources high on the land; each continues down the fall line to water or the
+    map edge if it stops short of them."""
+
+    name = "downhill"
+
+    def generate(self, drainage: Drainage, *, rng: np.random.Generator,
+                 config: RiversConfig) -> list[River]:
+        min_cells = _min_cells(config.min_length_km, drainage.cell_size)
+        falls = _pick_sources(drainage, config.count, rng, min_cells)
+        if not falls:
+            return []
+        starts = np.array([f[0] for f in falls], np.float64)
+        steps = int(max(len(f) for f in falls) * 2)
+        walks = _walkers.downhill(drainage.height, len(falls), steps, start=starts, rng=rng)
+        rivers = []
+        for walk, fall in zip(walks, falls):
+            path = _clip_to_grid(np.asarray(walk, np.float64), drainage.water.shape)
+            keep = np.concatenate([[True], np.any(np.diff(path, axis=0) != 0, axis=1)])
+            path = _end_properly(_cut_at_water(path[keep], drainage), drainage)
+            if len(path) < 2:
+                continue
+            own = fall[-2] if len(fall) > 1 else fall[-1]
+            q = float(drainage.discharge(drainage.accumulation[own[0], own[1]]))
+            frac = np.linspace(0.0, 1.0, len(path))
+            rivers.append(River(path=path, width=width_from_discharge(q * frac,
+                                                                      config.width_coefficient),
+                                generator=self.name, discharge=q))
+        return rivers
+
+
+class _NoRivers:
+    name = "none"
+
+    def generate(self, drainage, *, rng=None, config=None):
+        return []
+
+
+#: Built-in generators by name.
+BUILTIN_GENERATORS: dict[str, RiverGenerator] = {
+    "flow": FlowRivers(),
+    "walker": ShapeRivers("walker", _walk_shapes(lambda n, s, rng: _walkers.coin_flip(
+        n, s, turn=np.pi / 10, rng=rng))),
+    "persistent": ShapeRivers("persistent", _walk_shapes(lambda n, s, rng: _walkers.persistent(
+        n, s, turn=np.pi / 20, persistence=0.85, rng=rng))),
+    "sine": ShapeRivers("sine", _walk_shapes(lambda n, s, rng: _walkers.sine_curve(
+        n, s, omega=1.4, wavelength=40.0, noise=0.08, rng=rng))),
+    "downhill": DownhillRivers(),
+    "none": _NoRivers(),
+}
+
+
+def get_generator(spec) -> RiverGenerator:
+    """Resolve a generator name (or pass a generator object through).
+
+    ``'learned:NAME'`` loads a pretrained model from the ``learned`` package, which needs the
+    ``learned`` extra (torch).
+    """
+    if isinstance(spec, RiverGenerator) and not isinstance(spec, str):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"rivers must be a generator name or an object with .name and "
+                        f".generate(), got {type(spec).__name__}")
+    if spec in BUILTIN_GENERATORS:
+        return BUILTIN_GENERATORS[spec]
+    if spec.startswith("learned:"):
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise ImportError(f"rivers={spec!r} needs torch: pip install "
+                              f"'procgen-levels[learned]'") from None
+        try:
+            from learned.placement import LearnedRivers
+        except ImportError as exc:
+            raise ValueError(f"rivers={spec!r}: learned generators are not available "
+                             f"({exc})") from None
+        return LearnedRivers(spec.split(":", 1)[1])
+    names = ", ".join(repr(n) for n in [*BUILTIN_GENERATORS, "learned:NAME"])
+    raise ValueError(f"rivers must be one of {names}, got {spec!r}")
+
+
+# -- carving -----------------------------------------------------------------------------------
+def river_cells(river: River, shape) -> tuple[np.ndarray, np.ndarray]:
+    """The 8-connected cells a river's polyline runs through, in order, and per-cell width.
+
+    Vertices are rounded to their cells and joined with Bresenham lines, so every vertex's
+    cell appears, in vertex order.
+    """
+    nr, nc = shape
+    vertex_cells = np.rint(river.path).astype(np.int64)
+    vertex_cells[:, 0] = np.clip(vertex_cells[:, 0], 0, nr - 1)
+    vertex_cells[:, 1] = np.clip(vertex_cells[:, 1], 0, nc - 1)
+    cells, segment = polyline_cells(vertex_cells[:, 0].copy(), vertex_cells[:, 1].copy())
+    return cells, river.width[segment]
+
+
+def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
+                 config: RiversConfig) -> np.ndarray:
+    """Cut channels and valleys along rivers so heights never rise from source to mouth.
+
+    Each river's bed is its terrain height less a channel depth ``c * Q**0.4`` (with Q from
+    the width), taken as a running minimum from the source; the valley around it rises at
+    ``config.valley_slope``. A final pass repeats running minima along every river until
+    none rises, which also settles rivers that cross or share cells.
+
+    Parameters
+    ----------
+    height : numpy.ndarray
+        float32 heights, modified in place and returned.
+    rivers : list of River
+    cell_size : float
+    config : RiversConfig
+
+    Returns
+    -------
+    numpy.ndarray
+        ``height``.
+    """
+    if not rivers:
+        return height
+    shape = height.shape
+    nc = shape[1]
+    all_cells, offsets, beds, radii = [], [0], [], []
+    for river in rivers:
+        cells, width = river_cells(river, shape)
+        flat = cells[:, 0] * nc + cells[:, 1]
+        all_cells.append(flat)
+        offsets.append(offsets[-1] + len(flat))
+        if config.carve:
+            q = (width.astype(np.float64) / max(config.width_coefficient, 1e-9)) ** 2
+            depth = config.depth_coefficient * q ** 0.4
+            beds.append(np.minimum.accumulate(height.ravel()[flat] - depth).astype(np.float32))
+            radii.append(1.0 + width / cell_size)
+    cells = np.concatenate(all_cells)
+    offsets = np.asarray(offsets, np.int64)
+    if config.carve:
+        _hk.carve_valleys(height, cells, np.concatenate(beds), np.concatenate(radii),
+                          np.float32(config.valley_slope * cell_size))
+    passes = _hk.enforce_descent(height, cells, offsets, 1000)
+    if passes >= 1000:  # pragma: no cover - each pass only lowers; loops settle in two
+        raise RuntimeError("river carving did not settle")
+    return height

@@ -1,0 +1,163 @@
+"""Rivers in Levels: every generator's rivers flow downhill and end in water or at the edge."""
+
+import numpy as np
+import pytest
+
+from procgen import Level, River, generate_level
+from procgen.hydrology import drain
+from procgen.level import LevelConfig, stage_seed
+from procgen.rivers import (BUILTIN_GENERATORS, RiverGenerator, RiversConfig, carve_rivers,
+                            get_generator, river_cells)
+from procgen.terrain import heightmap, preset
+
+GENERATORS = [name for name in BUILTIN_GENERATORS if name != "none"]
+
+
+def assert_rivers_flow_downhill(level: Level):
+    """The Level contract: heights along each river never rise from source to mouth, and it
+    ends in the sea, a lake, at the map edge, or on another river."""
+    nr, nc = level.shape
+    owners = {}
+    for k, river in enumerate(level.rivers):
+        cells, _ = river_cells(river, level.shape)
+        for cell in map(tuple, cells):
+            owners.setdefault(cell, set()).add(k)
+    for k, river in enumerate(level.rivers):
+        cells = np.rint(river.path).astype(int)
+        h = level.height[cells[:, 0], cells[:, 1]]
+        rises = np.flatnonzero(np.diff(h) > 0)
+        assert rises.size == 0, (f"{river.generator} river {k} rises at vertex {rises[:3]}: "
+                                 f"{h[rises[0]]} -> {h[rises[0] + 1]}")
+        r, c = cells[-1]
+        ends_well = (level.water[r, c] or r in (0, nr - 1) or c in (0, nc - 1)
+                     or bool(owners.get((r, c), set()) - {k}))
+        assert ends_well, f"{river.generator} river {k} ends on dry land at ({r}, {c})"
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+@pytest.mark.parametrize("name", ["continent", "islands", "highlands", "lowlands", "archipelago"])
+def test_every_generator_flows_downhill(generator, name):
+    for seed in (1, 2):
+        level = generate_level(seed=seed, shape=(96, 128), cell_size=2500.0, preset=name,
+                               rivers=generator)
+        assert all(r.generator == generator for r in level.rivers)
+        assert_rivers_flow_downhill(level)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_downhill_invariant_over_many_seeds(generator):
+    for seed in range(20):
+        name = ["continent", "islands", "highlands", "lowlands", "archipelago"][seed % 5]
+        level = generate_level(seed=1000 + seed, shape=(128, 128), cell_size=2000.0,
+                               preset=name, rivers=generator)
+        assert_rivers_flow_downhill(level)
+
+
+def test_flow_rivers_form_a_tree_with_orders_and_widths():
+    cfg = LevelConfig.from_preset("continent", rivers=RiversConfig(min_area_km2=100.0))
+    level = generate_level(seed=4, shape=(256, 256), cell_size=1000.0, config=cfg)
+    rivers = level.rivers
+    assert len(rivers) > 5
+    assert max(r.order for r in rivers) >= 2
+    for r in rivers:
+        assert np.all(np.diff(r.width[:-1]) >= 0)  # discharge grows downstream
+        steps = np.abs(np.diff(r.path, axis=0))
+        assert np.all(steps.max(axis=1) == 1)      # D8 steps between cell centres
+    # Each cell of the network belongs to one river; shared cells are only junction ends.
+    owner = {}
+    for k, r in enumerate(rivers):
+        for cell in map(tuple, r.path[:-1].astype(int)):
+            assert cell not in owner, "two rivers share a non-junction cell"
+            owner[cell] = k
+
+
+def test_more_area_fewer_rivers():
+    def count(area):
+        cfg = LevelConfig.from_preset("continent", rivers=RiversConfig(min_area_km2=area))
+        return len(generate_level(seed=4, shape=128, cell_size=2000.0, config=cfg).rivers)
+    assert count(200.0) > count(2000.0)
+
+
+def test_changing_rivers_leaves_terrain_and_lakes_identical():
+    a = generate_level(seed=9, shape=96, cell_size=3000.0, rivers="flow")
+    b = generate_level(seed=9, shape=96, cell_size=3000.0, rivers="walker")
+    assert np.array_equal(a.water, b.water) and np.array_equal(a.lakes, b.lakes)
+    terrain = heightmap(96, config=preset("continent"), cell_size=3000.0,
+                        seed=stage_seed(9, "terrain"))
+    # Away from every river's valley the heights are the conditioned terrain in both.
+    base = drain(terrain, cell_size=3000.0).height
+    far = np.ones(a.shape, bool)
+    for lv in (a, b):
+        for r in lv.rivers:
+            cells, _ = river_cells(r, lv.shape)
+            for dr in range(-3, 4):
+                for dc in range(-3, 4):
+                    far[np.clip(cells[:, 0] + dr, 0, 95), np.clip(cells[:, 1] + dc, 0, 95)] = False
+    assert far.mean() > 0.3
+    assert np.array_equal(a.height[far], base[far]) and np.array_equal(b.height[far], base[far])
+
+
+def test_same_seed_same_rivers():
+    for generator in GENERATORS:
+        a = generate_level(seed=3, shape=96, cell_size=3000.0, rivers=generator)
+        b = generate_level(seed=3, shape=96, cell_size=3000.0, rivers=generator)
+        assert len(a.rivers) == len(b.rivers)
+        for ra, rb in zip(a.rivers, b.rivers):
+            assert np.array_equal(ra.path, rb.path) and np.array_equal(ra.width, rb.width)
+        assert np.array_equal(a.height, b.height)
+
+
+class Straight:
+    """A custom generator through the protocol: straight rivers from peaks to the sea."""
+
+    name = "straight"
+
+    def generate(self, drainage, *, rng, config):
+        nr, nc = drainage.water.shape
+        r, c = divmod(int(np.argmax(drainage.height)), nc)
+        return [River(path=np.array([[r, c], [r, 0.0]]), width=np.array([1.0, 5.0]),
+                      generator=self.name)]
+
+
+def test_custom_generator_object_is_carved_downhill():
+    gen = Straight()
+    assert isinstance(gen, RiverGenerator)
+    level = generate_level(seed=5, shape=(64, 80), cell_size=4000.0, preset="highlands",
+                           rivers=gen)
+    assert level.config.rivers.generator == "straight"
+    assert len(level.rivers) == 1
+    assert_rivers_flow_downhill(level)
+
+
+def test_carving_settles_crossing_rivers():
+    h = np.tile(np.linspace(100, 10, 20, dtype=np.float32), (20, 1))  # slopes down to the east
+    rivers = [River(path=np.array([[0.0, 19.0], [19.0, 0.0]]), width=np.ones(2), generator="a"),
+              River(path=np.array([[19.0, 19.0], [0.0, 0.0]]), width=np.ones(2), generator="b")]
+    carve_rivers(h, rivers, cell_size=100.0, config=RiversConfig())
+    for river in rivers:
+        cells, _ = river_cells(river, h.shape)
+        assert np.all(np.diff(h[cells[:, 0], cells[:, 1]]) <= 0)
+
+
+def test_unknown_generator_and_missing_torch_messages():
+    with pytest.raises(ValueError, match="rivers must be one of 'flow', 'walker'.*got 'lava'"):
+        get_generator("lava")
+    with pytest.raises(TypeError, match="rivers must be a generator name"):
+        get_generator(42)
+
+
+def test_rivers_round_trip_through_the_level_file(tmp_path):
+    level = generate_level(seed=6, shape=128, cell_size=2000.0, rivers="sine")
+    level.save(tmp_path / "l.npz")
+    back = Level.load(tmp_path / "l.npz")
+    assert len(back.rivers) == len(level.rivers) > 0
+    assert back.config.rivers.generator == "sine"
+    assert np.array_equal(back.height, level.height) and np.array_equal(back.lakes, level.lakes)
+
+
+def test_render_draws_rivers():
+    level = generate_level(seed=6, shape=128, cell_size=2000.0)
+    with_rivers = level.render()
+    level.rivers = []
+    assert not np.array_equal(with_rivers, level.render())

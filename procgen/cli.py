@@ -64,6 +64,10 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="refuse maps with more cells than this (memory guard); raise it "
                         "deliberately for huge maps")
     m.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+    sub.add_parser("view", help="explore landscapes in the pygame viewer (needs the viewer "
+                                "extra); options as for python -m demos.explore",
+                   add_help=False)
     return parser
 
 
@@ -119,8 +123,22 @@ def _run_map(args) -> None:
         print(f"wrote {', '.join(written)} in {time.perf_counter() - start:.2f} s")
 
 
+def _run_view(argv) -> int:
+    try:
+        import pygame  # noqa: F401
+    except ImportError:
+        print("procgen: error: the viewer needs pygame: pip install 'procgen-levels[viewer]'",
+              file=sys.stderr)
+        return 2
+    from demos.explore import main as explore
+    return explore(argv)
+
+
 def main(argv=None) -> int:
     """Entry point of the ``procgen`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["view"]:
+        return _run_view(argv[1:])
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:

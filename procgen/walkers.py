@@ -238,17 +238,8 @@ def coin_flip(n, steps, *, step=1.0, turn=np.pi / 12, p_left=0.5, heading=0.0,
     >>> straight[:, -1].tolist()                            # ten half-cell steps due east
     [[0.0, 5.0], [0.0, 5.0]]
     """
-    n, steps = _check_counts(n, steps, max_points)
-    step = _check_step(step)
-    turn = _check_turn(turn)
     p_left = check_float("p_left", p_left, lo=0.0, hi=1.0)
-    cos_h, sin_h, start = _heading_start(n, heading, start)
-    gen = _as_generator(rng)
-    cos_t, sin_t = _turn_tables(steps, turn)
-    words, u, threshold = _decisions(gen, n, steps, p_left)
-    out = np.empty((n, steps + 1, 2))
-    _wk.turn_walk(words, u, threshold, False, cos_t, sin_t, cos_h, sin_h, step, start, out)
-    return out
+    return _turning_walk(n, steps, step, turn, p_left, False, heading, start, rng, max_points)
 
 
 def persistent(n, steps, *, step=1.0, turn=np.pi / 12, persistence=0.8, heading=0.0,
@@ -289,17 +280,9 @@ def persistent(n, steps, *, step=1.0, turn=np.pi / 12, persistence=0.8, heading=
     >>> round(float(np.mean(t[:, 1:] == t[:, :-1])), 1)     # how often a turn repeats
     0.9
     """
-    n, steps = _check_counts(n, steps, max_points)
-    step = _check_step(step)
-    turn = _check_turn(turn)
     persistence = check_float("persistence", persistence, lo=0.0, hi=1.0)
-    cos_h, sin_h, start = _heading_start(n, heading, start)
-    gen = _as_generator(rng)
-    cos_t, sin_t = _turn_tables(steps, turn)
-    words, u, threshold = _decisions(gen, n, steps, persistence)
-    out = np.empty((n, steps + 1, 2))
-    _wk.turn_walk(words, u, threshold, True, cos_t, sin_t, cos_h, sin_h, step, start, out)
-    return out
+    return _turning_walk(n, steps, step, turn, persistence, True, heading, start, rng,
+                         max_points)
 
 
 def downhill(height, n, steps, *, start, step=1.0, turn=np.pi / 12, bias=1.0, heading=0.0,
@@ -464,6 +447,21 @@ def sine_curve(n, steps, *, step=1.0, omega=np.pi / 3, wavelength=50.0, noise=0.
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+def _turning_walk(n, steps, step, turn, probability, markov, heading, start, rng, max_points):
+    """Shared body of the +-turn walkers: ``markov`` False = independent coin flips with
+    P(left) = probability; True = repeat the previous direction with that probability."""
+    n, steps = _check_counts(n, steps, max_points)
+    step = _check_step(step)
+    turn = _check_turn(turn)
+    cos_h, sin_h, start = _heading_start(n, heading, start)
+    gen = _as_generator(rng)
+    cos_t, sin_t = _turn_tables(steps, turn)
+    words, u, threshold = _decisions(gen, n, steps, probability)
+    out = np.empty((n, steps + 1, 2))
+    _wk.turn_walk(words, u, threshold, markov, cos_t, sin_t, cos_h, sin_h, step, start, out)
+    return out
+
 
 def _as_generator(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):

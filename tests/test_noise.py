@@ -147,3 +147,18 @@ def test_memory_cap_can_be_lifted():
 def test_points_reject_nan():
     with pytest.raises(ValueError, match="rows and cols must be finite"):
         fbm_points([0.0, np.nan], [1.0, 2.0], scale=4.0)
+
+
+def test_output_does_not_depend_on_thread_count():
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    code = ("import hashlib; from procgen.noise import fbm;"
+            "a = fbm((300, 200), scale=17.0, seed=5, kind='ridged', warp=4.0);"
+            "print(hashlib.sha256(a.tobytes()).hexdigest())")
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    one = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    here = fbm((300, 200), scale=17.0, seed=5, kind="ridged", warp=4.0)
+    assert one == hashlib.sha256(here.tobytes()).hexdigest()

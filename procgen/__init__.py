@@ -8,8 +8,9 @@
 dtype('float32')
 """
 
+from .biomes import Biome, BiomesConfig
 from .level import Level, LevelConfig, generate_level
 from .river import River
 
-__all__ = ["Level", "LevelConfig", "River", "generate_level"]
+__all__ = ["Biome", "BiomesConfig", "Level", "LevelConfig", "River", "generate_level"]
 __version__ = "0.1.0"

@@ -9,6 +9,12 @@ stage leaves earlier ones bit-identical.
 ...                        rivers="none")
 >>> level.height.shape, level.height.dtype, level.rivers
 ((5, 5), dtype('float32'), [])
+
+Game code asks the level questions (see :mod:`procgen.queries`):
+
+>>> level = generate_level(seed=7, shape=(48, 48), cell_size=2000.0, preset="islands")
+>>> level.is_water(0, 0), level.biome_at(0, 0)
+(True, 0)
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import queries as _q
 from . import terrain as _terrain
+from .biomes import Biome, BiomesConfig, assign_biomes
 from .hydrology import HydrologyConfig, drain
 from ._io import atomic_write
 from ._validate import DEFAULT_MAX_CELLS, check_float, check_int, check_shape
@@ -53,15 +61,18 @@ class LevelConfig:
         Lakes and runoff.
     rivers : RiversConfig
         Which river generator and its settings (default: flow-based rivers).
+    biomes : BiomesConfig
+        Climate and biome classes (latitude range, lapse rate, moisture sources).
     """
 
     terrain: _terrain.TerrainConfig = field(default_factory=lambda: _terrain.preset("continent"))
     hydrology: HydrologyConfig = field(default_factory=HydrologyConfig)
     rivers: RiversConfig = field(default_factory=RiversConfig)
+    biomes: BiomesConfig = field(default_factory=BiomesConfig)
 
     def __post_init__(self):
         for name, kind in (("terrain", _terrain.TerrainConfig), ("hydrology", HydrologyConfig),
-                           ("rivers", RiversConfig)):
+                           ("rivers", RiversConfig), ("biomes", BiomesConfig)):
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got "
                                 f"{type(getattr(self, name)).__name__}")
@@ -121,6 +132,20 @@ class Level:
         int32 ``(rows, cols)`` lake labels, 0 off lakes, 1..K on the K lakes.
     rivers : list of River
         River courses, source first.
+    biomes : numpy.ndarray
+        uint8 ``(rows, cols)`` :class:`~procgen.biomes.Biome` values. Computed from the
+        other arrays when not given (``None``).
+
+    Notes
+    -----
+    The query methods (:meth:`height_at`, :meth:`distance_to_water`, :meth:`walkable`, ...)
+    are thin wrappers of :mod:`procgen.queries`. Grids they derive are computed on first use
+    and cached on this instance (never saved); they are recomputed when ``height``,
+    ``water``, ``lakes``, ``rivers``, ``cell_size`` or ``config`` is *replaced*. After
+    changing those arrays *in place*, call :meth:`clear_cache`. Cached grids are returned
+    read-only; copy them to change them. ``biomes`` is an ordinary array set at
+    construction; after changing the terrain or rivers, recompute it with
+    :func:`procgen.biomes.assign_biomes` if it matters.
     """
 
     config: LevelConfig
@@ -130,6 +155,24 @@ class Level:
     water: np.ndarray
     lakes: np.ndarray
     rivers: list = field(default_factory=list)
+    biomes: np.ndarray | None = None
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.biomes is None:
+            self.biomes = assign_biomes(self.height, cell_size=self.cell_size,
+                                        water=self.water, lakes=self.lakes, rivers=self.rivers,
+                                        config=self.config.biomes,
+                                        rivers_config=self.config.rivers)
+        else:
+            b = np.asarray(self.biomes)
+            if b.dtype != np.uint8 or b.shape != np.shape(self.height):
+                raise ValueError(f"biomes must be a uint8 array of shape "
+                                 f"{np.shape(self.height)}, got {b.dtype} {b.shape}")
+            if b.size and int(b.max()) >= len(Biome):
+                raise ValueError(f"biomes must hold Biome values 0..{len(Biome) - 1}, got "
+                                 f"{int(b.max())}")
+            self.biomes = b
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -140,6 +183,89 @@ class Level:
     def land(self) -> np.ndarray:
         """bool ``(rows, cols)``: cells that are not water."""
         return ~self.water
+
+    # -- gameplay queries (procgen.queries) -----------------------------------------------
+    def height_at(self, row, col):
+        """Height in metres at points, bilinear between cell centres; see
+        :func:`procgen.queries.height_at`."""
+        return _q.height_at(self, row, col)
+
+    def slope_at(self, row, col, *, units="degrees"):
+        """Slope at points in ``'degrees'`` or as a rise/run ``'ratio'``; see
+        :func:`procgen.queries.slope_at`."""
+        return _q.slope_at(self, row, col, units=units)
+
+    def slope(self, *, units="degrees") -> np.ndarray:
+        """Slope grid; see :func:`procgen.queries.slope`."""
+        return _q.slope(self, units=units)
+
+    def is_water(self, row, col):
+        """True where a point is in the sea or a lake; see :func:`procgen.queries.is_water`."""
+        return _q.is_water(self, row, col)
+
+    def is_land(self, row, col):
+        """True where a point is not in the sea or a lake (river cells are land)."""
+        return _q.is_land(self, row, col)
+
+    def is_river(self, row, col):
+        """True where a point is in a river cell; see :func:`procgen.queries.is_river`."""
+        return _q.is_river(self, row, col)
+
+    def biome_at(self, row, col):
+        """:class:`~procgen.biomes.Biome` value (int) at points."""
+        return _q.biome_at(self, row, col)
+
+    def river_mask(self) -> np.ndarray:
+        """bool grid of river cells; see :func:`procgen.queries.river_mask`."""
+        return _q.river_mask(self)
+
+    def river_width(self) -> np.ndarray:
+        """float32 grid of channel width (m) on river cells, 0 elsewhere."""
+        return _q.river_width(self)
+
+    def distance_to_water(self, *, include_rivers: bool = False, units="metres") -> np.ndarray:
+        """Exact Euclidean distance to the nearest sea/lake (and river) cell; see
+        :func:`procgen.queries.distance_to_water`."""
+        return _q.distance_to_water(self, include_rivers=include_rivers, units=units)
+
+    def fords(self, *, max_width: float = _q.FORD_MAX_WIDTH,
+              max_depth: float = _q.FORD_MAX_DEPTH) -> np.ndarray:
+        """bool grid of river cells narrow and shallow enough to wade; see
+        :func:`procgen.queries.fords`."""
+        return _q.fords(self, max_width=max_width, max_depth=max_depth)
+
+    def walkable(self, max_slope_deg: float = 30.0, *, rivers="fords",
+                 ford_max_width: float = _q.FORD_MAX_WIDTH,
+                 ford_max_depth: float = _q.FORD_MAX_DEPTH) -> np.ndarray:
+        """bool grid of cells a walker can stand on; see :func:`procgen.queries.walkable`."""
+        return _q.walkable(self, max_slope_deg, rivers=rivers, ford_max_width=ford_max_width,
+                           ford_max_depth=ford_max_depth)
+
+    def watersheds(self) -> "_q.Watersheds":
+        """Drainage basins, labelled by outlet; see :func:`procgen.queries.watersheds`."""
+        return _q.watersheds(self)
+
+    def watershed_at(self, row, col):
+        """Watershed label (int, 0 on water) at points."""
+        return _q.watershed_at(self, row, col)
+
+    def spawn_points(self, n: int, *, min_spacing: float, min_water_distance: float = 0.0,
+                     include_rivers: bool = True, where=None, tries: int = 30, rng=None):
+        """Up to ``n`` Poisson-disc points on dry land; see
+        :func:`procgen.queries.spawn_points`."""
+        return _q.spawn_points(self, n, min_spacing=min_spacing,
+                               min_water_distance=min_water_distance,
+                               include_rivers=include_rivers, where=where, tries=tries,
+                               rng=rng)
+
+    def clear_cache(self) -> None:
+        """Forget cached derived grids (after changing arrays in place)."""
+        _q.clear_cache(self)
+
+    def to_tiles(self, *, tileset=None, rivers: bool = True) -> np.ndarray:
+        """Tile id of every cell for a tileset; see :func:`procgen.export.to_tiles`."""
+        from .export import to_tiles
+        return to_tiles(self, tileset=tileset, rivers=rivers)
 
     def render(self, **options) -> np.ndarray:
         """Render as a uint8 RGB image; options go to :func:`procgen.render.render_map`."""
@@ -185,6 +311,7 @@ class Level:
             "height": np.ascontiguousarray(self.height, np.float32),
             "water": np.ascontiguousarray(self.water, np.bool_),
             "lakes": np.ascontiguousarray(self.lakes, np.int32),
+            "biomes": np.ascontiguousarray(self.biomes, np.uint8),
             "river_offsets": np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
             "river_path": (np.concatenate([r.path for r in self.rivers]) if self.rivers
                            else np.zeros((0, 2), np.float64)),
@@ -238,14 +365,19 @@ class Level:
             raise ValueError(f"{str(path)!r}: river arrays do not match the header")
         rivers = [River(path=rpath[a:b], width=rwidth[a:b], **meta)
                   for a, b, meta in zip(offsets[:-1], offsets[1:], metas)]
+        # Files written before the biomes stage existed have no "biomes" entry: compute it.
+        biomes = arrays.get("biomes")
+        if biomes is not None and (biomes.dtype != np.uint8 or biomes.shape != shape
+                                   or (biomes.size and int(biomes.max()) >= len(Biome))):
+            raise ValueError(f"{str(path)!r}: biomes array does not match the header")
         return cls(config=LevelConfig.from_dict(header["config"]), seed=header["seed"],
                    cell_size=header["cell_size"], height=height, water=water, lakes=lakes,
-                   rivers=rivers)
+                   rivers=rivers, biomes=biomes)
 
 
 def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, config=None,
                    rivers=None, max_cells=DEFAULT_MAX_CELLS) -> Level:
-    """Generate a level: terrain, hydrology (lakes), rivers, and carving.
+    """Generate a level: terrain, hydrology (lakes), rivers, carving, and biomes.
 
     Parameters
     ----------
@@ -301,8 +433,13 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     river_list = list(generator.generate(drainage, rng=rng, config=config.rivers))
     height = carve_rivers(drainage.height.copy(), river_list, cell_size=cell_size,
                           config=config.rivers)
+    # The biomes stage draws no random numbers (its stream, stage_seed(seed, "biomes"), is
+    # reserved), so it is a pure function of the carved level.
+    biomes = assign_biomes(height, cell_size=cell_size, water=drainage.water,
+                           lakes=drainage.lakes, rivers=river_list, config=config.biomes,
+                           rivers_config=config.rivers)
     return Level(config=config, seed=seed, cell_size=cell_size, height=height,
-                 water=drainage.water, lakes=drainage.lakes, rivers=river_list)
+                 water=drainage.water, lakes=drainage.lakes, rivers=river_list, biomes=biomes)
 
 
 # -- config <-> plain dicts -------------------------------------------------------------------

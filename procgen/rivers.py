@@ -162,7 +162,9 @@ def _pick_sources(drainage: Drainage, n: int, rng: np.random.Generator, min_cell
     h = drainage.height.ravel()[candidates]
     rank = np.argsort(np.argsort(h, kind="stable"), kind="stable") / max(1, h.size - 1)
     weight = np.where(rank >= 0.5, rank, 0.0)
-    draws = rng.choice(candidates, size=min(candidates.size, 20 * n), replace=False,
+    if not weight.any():  # one land cell: rank 0 everywhere
+        weight = np.ones_like(weight)
+    draws = rng.choice(candidates, size=min(np.count_nonzero(weight), 20 * n), replace=False,
                        p=weight / weight.sum())
     falls = [drainage.flow_path(*divmod(int(i), nc)) for i in draws]
     spacing = max(2.0, np.sqrt(land.sum() / n) / 2.0)

@@ -665,3 +665,119 @@ def naive_carve_valleys(height, cells, bed, radius, side_slope):
                 if d <= rad:
                     h[r, c] = min(h[r, c], np.float32(b + side_slope * d))
     return h
+
+
+# --- queries, biomes (procgen/_kernels/queries.py, procgen/biomes.py) ---
+def naive_squared_edt(feature):
+    """Squared distance to the nearest True cell by trying every True cell (inf if none)."""
+    nr, nc = feature.shape
+    out = np.full((nr, nc), np.inf)
+    targets = [(r, c) for r in range(nr) for c in range(nc) if feature[r, c]]
+    for r in range(nr):
+        for c in range(nc):
+            for tr, tc in targets:
+                out[r, c] = min(out[r, c], float((r - tr) ** 2 + (c - tc) ** 2))
+    return out
+
+
+def naive_drain_outlets(directions):
+    """Walk every cell's D8 path one step at a time to the cell coded -1."""
+    from procgen.hydrology import DC, DR
+    nr, nc = directions.shape
+    out = np.empty(nr * nc, np.int64)
+    for r0 in range(nr):
+        for c0 in range(nc):
+            r, c = r0, c0
+            for _ in range(nr * nc + 1):
+                k = directions[r, c]
+                if k < 0:
+                    break
+                r, c = r + DR[k], c + DC[k]
+            else:
+                raise ValueError("cycle")
+            out[r0 * nc + c0] = r * nc + c
+    return out
+
+
+class _NaiveSplitMix:
+    """splitmix64 with Python ints modulo 2**64."""
+
+    def __init__(self, seed):
+        self.state = int(seed) & _MASK64
+
+    def uniform(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK64
+        x = self.state
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+        x ^= x >> 31
+        return (x >> 11) * (1.0 / 9007199254740992.0)
+
+
+def naive_poisson_disc(valid, radius, tries, seed):
+    """Bridson's sampler as the kernel runs it (same random stream), but checking every
+    earlier sample instead of a background grid."""
+    import math
+    nr, nc = valid.shape
+    rand = _NaiveSplitMix(seed)
+    cells = [int(i) for i in np.flatnonzero(valid.ravel())]
+    for i in range(len(cells) - 1, 0, -1):
+        j = int(rand.uniform() * (i + 1))
+        cells[i], cells[j] = cells[j], cells[i]
+    pts = []
+
+    def fits(y, x):
+        return all((py - y) ** 2 + (px - x) ** 2 >= radius * radius for py, px in pts)
+
+    for cell in cells:
+        r, c = divmod(cell, nc)
+        y, x = r + rand.uniform(), c + rand.uniform()
+        if not fits(y, x):
+            continue
+        pts.append((y, x))
+        active = [len(pts) - 1]
+        while active:
+            a = int(rand.uniform() * len(active))
+            p = active[a]
+            for _ in range(tries):
+                rad = radius * math.sqrt(1.0 + 3.0 * rand.uniform())
+                ang = 2.0 * math.pi * rand.uniform()
+                y = pts[p][0] + rad * math.sin(ang)
+                x = pts[p][1] + rad * math.cos(ang)
+                if 0.0 <= y < nr and 0.0 <= x < nc and valid[int(y), int(x)] and fits(y, x):
+                    pts.append((y, x))
+                    active.append(len(pts) - 1)
+                    break
+            else:
+                active[a] = active[-1]
+                active.pop()
+    return np.array(pts, np.float64).reshape(-1, 2) - 0.5
+
+
+def naive_classify(temp, moist, sea, lakes, beach, steep):
+    """The biome table of procgen.biomes.classify, one cell at a time."""
+    from procgen.biomes import Biome as B
+    out = np.zeros(np.shape(temp), np.uint8)
+    for idx in np.ndindex(out.shape):
+        t, m = temp[idx], moist[idx]
+        if sea[idx]:
+            b = B.OCEAN
+        elif lakes[idx]:
+            b = B.LAKE
+        elif beach[idx]:
+            b = B.BEACH
+        elif steep[idx]:
+            b = B.BARE_ROCK
+        elif t < -8:
+            b = B.SNOW
+        elif t < -2:
+            b = B.TUNDRA
+        elif t < 5:
+            b = B.TUNDRA if m < 0.25 else B.TAIGA
+        elif t < 20:
+            b = (B.DESERT if m < 0.2 else B.GRASSLAND if m < 0.35 else B.SHRUBLAND if m < 0.5
+                 else B.TEMPERATE_FOREST if m < 0.8 else B.RAINFOREST)
+        else:
+            b = B.DESERT if m < 0.3 else B.GRASSLAND if m < 0.6 else B.RAINFOREST
+        out[idx] = b
+    return out

@@ -184,3 +184,56 @@ def test_river_record_checks():
 
 def test_version_attribute():
     assert isinstance(procgen.__version__, str)
+
+
+# -- the biomes stage and the level file ---------------------------------------------------------
+def test_biomes_are_saved_and_loaded(tmp_path):
+    from procgen.biomes import BiomesConfig
+    lv = generate_level(seed=4, shape=32, cell_size=4000.0, preset="islands")
+    lv.save(tmp_path / "l.npz")
+    back = Level.load(tmp_path / "l.npz")
+    assert back.biomes.dtype == np.uint8 and back.biomes.tobytes() == lv.biomes.tobytes()
+    assert back.config.biomes == lv.config.biomes == BiomesConfig()
+    with np.load(tmp_path / "l.npz") as data:
+        assert "biomes" in data.files
+
+
+def test_level_file_without_biomes_still_loads_and_computes_them(tmp_path):
+    from pathlib import Path
+    from procgen.biomes import BiomesConfig, assign_biomes
+    old = Level.load(Path(__file__).parent / "data" / "level_v1.npz")
+    assert old.config.biomes == BiomesConfig()
+    expect = assign_biomes(old.height, cell_size=old.cell_size, water=old.water, lakes=old.lakes,
+                           rivers=old.rivers)
+    assert old.biomes.dtype == np.uint8 and np.array_equal(old.biomes, expect)
+
+
+def test_damaged_biomes_are_refused(tmp_path):
+    lv = generate_level(seed=1, shape=8, cell_size=5000.0)
+    lv.save(tmp_path / "ok.npz")
+    with np.load(tmp_path / "ok.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["biomes"] = np.full((8, 8), 200, np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="biomes array does not match the header"):
+        Level.load(tmp_path / "bad.npz")
+    with pytest.raises(ValueError, match=r"biomes must be a uint8 array of shape \(8, 8\)"):
+        Level(config=lv.config, seed=1, cell_size=5000.0, height=lv.height, water=lv.water,
+              lakes=lv.lakes, biomes=np.zeros((8, 8), np.int64))
+
+
+def test_config_biomes_section_round_trips():
+    from procgen.biomes import BiomesConfig
+    cfg = LevelConfig(biomes=BiomesConfig(latitude_north=10.0, latitude_south=-10.0))
+    assert LevelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(TypeError, match="biomes must be a BiomesConfig"):
+        LevelConfig(biomes={"lapse_rate": 6.5})
+
+
+def test_query_methods_are_thin_wrappers():
+    lv = generate_level(seed=1, shape=32, cell_size=4000.0)
+    from procgen import queries
+    assert lv.height_at(3.2, 4.1) == queries.height_at(lv, 3.2, 4.1)
+    assert lv.watersheds().count == queries.watersheds(lv).count
+    assert np.array_equal(lv.walkable(), queries.walkable(lv))
+    assert lv.biome_at(0, 0) == int(lv.biomes[0, 0])

@@ -1,0 +1,521 @@
+"""Background generation for the viewer: levels, rendered layers and mip pyramids.
+
+Nothing here imports pygame: the work runs in a child process (default) or a thread, and
+returns plain numpy arrays that the window turns into tiles.
+
+Why a process by default: procgen's numba kernels hold the GIL while they run (a 4096 x 4096
+depression fill holds it for about 2 s), so a worker *thread* would freeze the window for that
+long. A spawned child process keeps the window at full frame rate; the thread backend is kept
+for tests and for platforms where a child process cannot start.
+
+The child keeps the terrain and drainage of the last maps, so choosing another river
+generator on the same seed only reruns the river stage, carving and rendering. The stages
+mirror :func:`procgen.generate_level` call for call (a test pins the arrays as identical).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing as mp
+import queue
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+__all__ = ["Layers", "LevelKey", "Job", "PaneResult", "Builder", "terrain_stage", "rivers_stage",
+           "render_layers", "contour_mask", "mip_pyramid", "river_index", "discover_learned",
+           "ThreadWorker", "ProcessWorker", "make_worker", "RIVER_COLOUR", "TORCH_MESSAGE", "DIED"]
+
+#: River colour of :func:`procgen.render.render_map` (its default), used by every layer mix.
+RIVER_COLOUR = (60, 110, 200)
+#: Rivers are first drawn in this colour, which the terrain ramps never produce, so contour
+#: lines can be kept off river pixels without a second render.
+_SENTINEL = (255, 0, 255)
+
+TORCH_MESSAGE = "learned generators need torch: pip install 'procgen-levels[learned]'"
+DIED = "the worker process died"
+
+#: Expected seconds per million cells of each stage on a 2-core machine (measured on a
+#: 4096 x 4096 continent); the worker refines them as it goes, and the progress bar uses them
+#: to move smoothly within a stage.
+_RATES = {"terrain": 0.2, "hydrology": 0.3, "rivers": 0.1, "carving": 0.45,
+          "render": 0.08, "tiles": 0.07}
+
+
+def _finish_label() -> str:
+    """Name of the stage after the rivers: carving, plus whatever the Level derives itself
+    when it is built (biomes, where procgen has them)."""
+    from dataclasses import fields as _fields
+
+    from procgen.level import Level
+
+    derived = [f.name for f in _fields(Level) if f.init and f.default is None]
+    return ", ".join(["carving", *derived])
+
+
+_FINISH = _finish_label()
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Which layers the map shows."""
+
+    hillshade: bool = True
+    rivers: bool = True
+    contours: bool = False
+    water: bool = True
+
+
+@dataclass(frozen=True)
+class LevelKey:
+    """Everything that decides a Level's arrays."""
+
+    seed: int
+    size: int
+    cell_size: float
+    preset: str
+    generator: str
+
+    @property
+    def terrain(self) -> tuple:
+        """The part that decides terrain and drainage (not the river generator)."""
+        return (self.seed, self.size, self.cell_size, self.preset)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request: the levels of the panes, rendered with ``layers``.
+
+    ``send_level[i]`` is False when the window already holds pane i's Level, so only the
+    pictures travel back.
+    """
+
+    id: int
+    keys: tuple
+    layers: Layers
+    send_level: tuple
+
+
+@dataclass
+class PaneResult:
+    """What the window needs to show one pane."""
+
+    key: LevelKey
+    layers: Layers
+    mips: list                      # uint8 (h, w, 3) RGB; mips[0] is full resolution
+    level: object = None            # procgen.Level, or None if the window has it
+    river_index: np.ndarray = None  # int (rows, cols): index into level.rivers, -1 elsewhere
+
+
+# -- the stages ------------------------------------------------------------------------------
+def _config_and_generator(key: LevelKey):
+    from procgen.level import LevelConfig
+    from procgen.rivers import get_generator
+
+    config = LevelConfig.from_preset(key.preset)
+    generator = get_generator(key.generator)
+    if generator.name != config.rivers.generator:
+        config = replace(config, rivers=replace(config.rivers, generator=generator.name))
+    return config, generator
+
+
+def terrain_stage(key: LevelKey, config) -> np.ndarray:
+    """The terrain stage of :func:`procgen.generate_level`: heights in metres."""
+    from procgen import terrain
+    from procgen.level import stage_seed
+
+    return terrain.heightmap((key.size, key.size), config=config.terrain,
+                             cell_size=key.cell_size, seed=stage_seed(key.seed, "terrain"),
+                             max_cells=None)
+
+
+def rivers_stage(key: LevelKey, drainage, config, generator) -> list:
+    """The rivers stage of :func:`procgen.generate_level`, with the stage's own stream."""
+    from procgen.level import stage_seed
+
+    rng = np.random.Generator(np.random.PCG64(stage_seed(key.seed, "rivers")))
+    return list(generator.generate(drainage, rng=rng, config=config.rivers))
+
+
+def contour_mask(height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contour lines of a height grid: ``(line, index_line)`` bool masks.
+
+    Land and sea get their own interval (the smallest of 10, 20, 50, 100, 200, 250, 500,
+    1000, 2000 m giving at most 20 lines over their range); every fifth line, the coast
+    included, is an index contour. A cell is on a line where its band differs from its east
+    or south neighbour.
+    """
+    def interval(span):
+        for step in (10.0, 20.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0):
+            if span / step <= 20:
+                return step
+        return 5000.0
+
+    h = np.asarray(height, np.float32)
+    land_step = interval(max(float(h.max()), 1.0))
+    sea_step = interval(max(-float(h.min()), 1.0))
+    # Band k >= 0 holds heights [k, k+1) * land_step; band -k-1 depths [k, k+1) * sea_step,
+    # so the boundary between bands a < b is line number |b| (0 = the coast).
+    band = np.where(h >= 0, np.floor(h / land_step),
+                    -1.0 - np.floor(-h / sea_step)).astype(np.int32)
+    line = np.zeros(h.shape, bool)
+    index = np.zeros(h.shape, bool)
+    for a, b, lo in ((band[:, :-1], band[:, 1:], np.s_[:, :-1]),
+                     (band[:-1, :], band[1:, :], np.s_[:-1, :])):
+        edge = a != b
+        line[lo] |= edge
+        index[lo] |= edge & (np.abs(np.maximum(a, b)) % 5 == 0)
+    return line, index
+
+
+def render_layers(level, layers: Layers) -> np.ndarray:
+    """Render a Level with the chosen layers to a full-resolution uint8 RGB image.
+
+    ``water`` off draws the bare relief: no cell is water, so the sea floor takes the lowest
+    land tint and is hillshaded like the land.
+    """
+    from procgen.render import render_map
+
+    water = level.water if layers.water else np.zeros(level.water.shape, bool)
+    sentinel = layers.contours and layers.rivers and bool(level.rivers)
+    rgb = render_map(level.height, cell_size=level.cell_size, water=water,
+                     rivers=level.rivers if layers.rivers else (), shade=layers.hillshade,
+                     river_color=_SENTINEL if sentinel else RIVER_COLOUR)
+    if layers.contours:
+        line, index = contour_mask(level.height)
+        river_px = np.all(rgb == np.array(_SENTINEL, np.uint8), axis=2) if sentinel else None
+        if river_px is not None:
+            line &= ~river_px
+            index &= ~river_px
+        # Darken rather than paint a fixed colour, so lines read on every tint.
+        rgb[line] = (rgb[line] * np.float32(0.68)).astype(np.uint8)
+        rgb[index] = (rgb[index] * np.float32(0.6)).astype(np.uint8)
+        if river_px is not None:
+            rgb[river_px] = RIVER_COLOUR
+    return rgb
+
+
+def mip_pyramid(rgb: np.ndarray) -> list[np.ndarray]:
+    """Halve the image (2 x 2 box filter) down to one pixel; level 0 is ``rgb`` itself.
+
+    Odd sizes are padded by repeating the last row or column, so pixel ``i`` of level ``m``
+    always covers cells ``[i * 2**m, (i + 1) * 2**m)``. The levels below the first add a
+    third to the memory and let any zoom magnify a mip rather than skip pixels.
+    """
+    mips = [np.ascontiguousarray(rgb, np.uint8)]
+    while max(mips[-1].shape[:2]) > 1:
+        a = mips[-1]
+        h, w = a.shape[:2]
+        if h % 2 or w % 2:
+            a = np.pad(a, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+            h, w = a.shape[:2]
+        s = a.reshape(h // 2, 2, w // 2, 2, 3).sum(axis=(1, 3), dtype=np.uint16)
+        mips.append(((s + 2) // 4).astype(np.uint8))
+    return mips
+
+
+def river_index(level) -> np.ndarray:
+    """Which river each cell belongs to: an index into ``level.rivers``, -1 off rivers.
+
+    Rivers are painted smallest discharge first, so at a confluence the cell names the river
+    that carries on.
+    """
+    from procgen.rivers import river_cells
+
+    dtype = np.int16 if len(level.rivers) < np.iinfo(np.int16).max else np.int32
+    index = np.full(level.shape, -1, dtype)
+    order = np.argsort([r.discharge for r in level.rivers], kind="stable")
+    for k in order:
+        cells, _ = river_cells(level.rivers[k], level.shape)
+        index[cells[:, 0], cells[:, 1]] = k
+    return index
+
+
+def discover_learned() -> tuple[list[str], str]:
+    """Names of the installed learned generators (``'learned:NAME'``), and a message.
+
+    Lists them when torch imports and ``learned.pretrained.available`` exists; otherwise the
+    list is empty and the message says why (torch missing: how to install it).
+    """
+    if importlib.util.find_spec("torch") is None:
+        return [], TORCH_MESSAGE
+    try:
+        if importlib.util.find_spec("learned.pretrained") is None:
+            return [], "no learned generators yet: learned.pretrained is not installed"
+        import torch  # noqa: F401  (a broken install fails here, not on first use)
+        # import_module reads sys.modules, unlike ``from learned import pretrained``, which
+        # prefers a stale attribute on the package.
+        pretrained = importlib.import_module("learned.pretrained")
+    except Exception as exc:  # a broken install must not stop the viewer
+        return [], f"learned generators unavailable: {type(exc).__name__}: {exc}"
+    available = getattr(pretrained, "available", None)
+    if available is None:
+        return [], "no learned generators yet: learned.pretrained.available() is missing"
+    try:
+        names = [str(n) for n in available()]
+    except Exception as exc:
+        return [], f"learned generators unavailable: {type(exc).__name__}: {exc}"
+    if not names:
+        return [], "no pretrained learned models are installed"
+    return [n if n.startswith("learned:") else f"learned:{n}" for n in names], ""
+
+
+class Superseded(Exception):
+    """A newer job arrived; this one stops at the next stage boundary."""
+
+
+class Builder:
+    """Runs jobs, caching drainages and levels between them (one per worker)."""
+
+    def __init__(self, *, drainages: int = 2, levels: int = 4):
+        self._drainages: OrderedDict = OrderedDict()
+        self._levels: OrderedDict = OrderedDict()
+        self._max = (drainages, levels)
+        self.rates = dict(_RATES)
+
+    @staticmethod
+    def _touch(cache: OrderedDict, key, value, limit):
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > limit:
+            cache.popitem(last=False)
+
+    def plan(self, job: Job) -> list[tuple[str, str, float]]:
+        """``(stage, label, expected seconds)`` for each stage the job will run."""
+        stages = []
+        need_terrain, planned = set(), set()
+        for key in job.keys:
+            if key in self._levels or key in planned:
+                continue
+            planned.add(key)
+            if key.terrain not in self._drainages and key.terrain not in need_terrain:
+                need_terrain.add(key.terrain)
+                stages += [("terrain", "terrain"), ("hydrology", "hydrology")]
+            stages += [("rivers", f"rivers: {key.generator}"), ("carving", _FINISH)]
+        for i, _ in enumerate(job.keys):
+            part = f" ({i + 1}/{len(job.keys)})" if len(job.keys) > 1 else ""
+            stages += [("render", "rendering" + part), ("tiles", "tiles" + part)]
+        mcells = job.keys[0].size ** 2 / 1e6
+        return [(s, label, 0.02 + self.rates[s] * mcells) for s, label in stages]
+
+    def run(self, job: Job, report, cancelled) -> list[PaneResult]:
+        """Run ``job``; ``report(stage_number)`` marks each stage start; ``cancelled()`` asks
+        whether a newer job is waiting (checked between stages)."""
+        from procgen.hydrology import drain
+        from procgen.level import Level
+        from procgen.rivers import carve_rivers
+
+        stage = [0]
+        mcells = job.keys[0].size ** 2 / 1e6
+        last = [time.perf_counter(), None]
+
+        def begin(name):
+            now = time.perf_counter()
+            if last[1] is not None:  # learn this machine's speed for the next plan
+                seen = (now - last[0]) / max(mcells, 1e-3)
+                self.rates[last[1]] = 0.5 * self.rates[last[1]] + 0.5 * seen
+            if cancelled():
+                raise Superseded
+            report(stage[0])
+            stage[0] += 1
+            last[:] = [now, name]
+
+        results = []
+        for key in job.keys:
+            if key in self._levels:
+                self._levels.move_to_end(key)
+                continue
+            config, generator = _config_and_generator(key)
+            drainage = self._drainages.get(key.terrain)
+            if drainage is None:
+                begin("terrain")
+                height = terrain_stage(key, config)
+                begin("hydrology")
+                drainage = drain(height, cell_size=key.cell_size, config=config.hydrology)
+                self._touch(self._drainages, key.terrain, drainage, self._max[0])
+            begin("rivers")
+            rivers = rivers_stage(key, drainage, config, generator)
+            begin("carving")
+            height = carve_rivers(drainage.height.copy(), rivers, cell_size=key.cell_size,
+                                  config=config.rivers)
+            # Like generate_level; layers the Level derives itself (biomes) are left to it.
+            level = Level(config=config, seed=key.seed, cell_size=key.cell_size, height=height,
+                          water=drainage.water, lakes=drainage.lakes, rivers=rivers)
+            self._touch(self._levels, key, (level, river_index(level)), self._max[1])
+        for key, send in zip(job.keys, job.send_level):
+            level, index = self._levels[key]
+            begin("render")
+            rgb = render_layers(level, job.layers)
+            begin("tiles")
+            results.append(PaneResult(key=key, layers=job.layers, mips=mip_pyramid(rgb),
+                                      level=level if send else None,
+                                      river_index=index if send else None))
+        begin(None)
+        return results
+
+
+def _serve(job: Job, builder: Builder, post, latest) -> None:
+    """Run one job and post its messages: plan, stage numbers, then done or error."""
+    try:
+        post(("plan", job.id, builder.plan(job)))
+        results = builder.run(job, lambda i: post(("stage", job.id, i)),
+                              lambda: latest() != job.id)
+        post(("done", job.id, results))
+    except Superseded:
+        post(("superseded", job.id))
+    except Exception as exc:  # report, keep serving: a bad generator must not kill the viewer
+        line = str(exc).splitlines()[0] if str(exc) else ""
+        post(("error", job.id, f"{type(exc).__name__}: {line}", traceback.format_exc()))
+
+
+# -- the two backends ------------------------------------------------------------------------
+class ThreadWorker:
+    """Runs jobs on a daemon thread of this process (tests; fallback)."""
+
+    kind = "thread"
+
+    def __init__(self):
+        self._inbox: queue.Queue = queue.Queue()
+        self._outbox: queue.Queue = queue.Queue()
+        self._latest = 0
+        self._thread = threading.Thread(target=self._loop, name="procgen-viewer-worker",
+                                        daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        builder = Builder()
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            if item == "learned":
+                self._outbox.put(("learned", *discover_learned()))
+            elif item.id == self._latest:  # skip jobs superseded while queued
+                _serve(item, builder, self._outbox.put, lambda: self._latest)
+            else:
+                self._outbox.put(("superseded", item.id))
+
+    def submit(self, job: Job) -> None:
+        self._latest = job.id
+        self._inbox.put(job)
+
+    def request_learned(self) -> None:
+        self._inbox.put("learned")
+
+    def poll(self) -> list:
+        out = []
+        while True:
+            try:
+                out.append(self._outbox.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> None:
+        self._latest = -1
+        self._inbox.put(None)
+        # A numba kernel cannot be interrupted; the daemon thread dies with the process.
+        self._thread.join(timeout=0.2)
+
+
+def _child_main(inbox, outbox, latest) -> None:
+    builder = Builder()
+    while True:
+        item = inbox.get()
+        if item is None:
+            return
+        if item == "learned":
+            outbox.put(("learned", *discover_learned()))
+        elif item.id == latest.value:
+            _serve(item, builder, outbox.put, lambda: latest.value)
+        else:
+            outbox.put(("superseded", item.id))
+
+
+class ProcessWorker:
+    """Runs jobs in a spawned child process; a parent thread receives the results.
+
+    Receiving (reading the pipe, unpickling the arrays) happens on that thread, so the window
+    only ever takes finished messages from a local queue.
+    """
+
+    kind = "process"
+
+    def __init__(self):
+        ctx = mp.get_context("spawn")  # fork after SDL and threads are up is unsafe
+        self._inbox = ctx.Queue()
+        self._outbox = ctx.Queue()
+        self._latest = ctx.Value("q", 0, lock=False)
+        self._local: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._process = ctx.Process(target=_child_main, name="procgen-viewer-worker",
+                                    args=(self._inbox, self._outbox, self._latest), daemon=True)
+        self._process.start()
+        self._pending: set[int] = set()
+        self._dead = False
+        self._receiver = threading.Thread(target=self._receive, name="procgen-viewer-receiver",
+                                          daemon=True)
+        self._receiver.start()
+
+    def _receive(self):
+        while not self._stop.is_set():
+            try:
+                message = self._outbox.get(timeout=0.1)
+            except queue.Empty:
+                if not self._process.is_alive() and not self._dead:
+                    self._dead = True
+                    text = f"{DIED} (exit code {self._process.exitcode})"
+                    for job_id in sorted(self._pending):
+                        self._local.put(("error", job_id, text, ""))
+                    self._pending.clear()
+                    self._local.put(("learned", [], text))
+                continue
+            except (EOFError, OSError):
+                return
+            if message[0] in ("done", "error", "superseded"):
+                self._pending.discard(message[1])
+            self._local.put(message)
+
+    def submit(self, job: Job) -> None:
+        self._latest.value = job.id
+        self._pending.add(job.id)
+        self._inbox.put(job)
+
+    def request_learned(self) -> None:
+        self._inbox.put("learned")
+
+    def poll(self) -> list:
+        out = []
+        while True:
+            try:
+                out.append(self._local.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> None:
+        self._latest.value = -1
+        try:
+            self._inbox.put(None)
+        except (OSError, ValueError):
+            pass
+        self._process.join(timeout=0.5)
+        if self._process.is_alive():  # mid-kernel: nothing of value is lost
+            self._process.terminate()
+            self._process.join(timeout=2.0)
+        self._stop.set()
+        self._receiver.join(timeout=0.5)
+        for q in (self._inbox, self._outbox):
+            q.cancel_join_thread()
+            q.close()
+
+
+def make_worker(kind: str):
+    """A ``'process'`` or ``'thread'`` worker."""
+    if kind == "process":
+        return ProcessWorker()
+    if kind == "thread":
+        return ThreadWorker()
+    raise ValueError(f"worker must be 'process' or 'thread', got {kind!r}")

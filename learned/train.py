@@ -1,0 +1,457 @@
+"""One model-agnostic training loop, and its command line.
+
+    python -m learned.train flow                       # train the flow on assets/rivers
+    python -m learned.train ar --max-epochs 40
+    python -m learned.train flow --resume              # continue exactly where it stopped
+    python -m learned.train flow --data synthetic      # no data asset needed (sine curves)
+
+The loop minimises ``model.loss((x, y))`` with Adam (cosine learning-rate decay by epoch),
+computes the validation NLL (nats per turning angle) after every epoch, keeps the best
+weights and stops early when the validation NLL has not improved for ``patience`` epochs.
+Families trained otherwise (a GAN's two players, losses that draw noise) or scored otherwise
+(a VAE's negative ELBO, a GAN's sample statistics) plug in through optional model hooks,
+``make_optimizer``, ``train_step`` and ``validation_score`` (see ``_hooks``); the CSV and
+the card then name the score honestly (``val_neg_elbo``, not ``val_nll``).
+
+Everything that decides the result lives in one checkpoint, written atomically (temp file,
+then ``os.replace``) every ``checkpoint_every`` seconds, at every epoch end when asked, and
+at the end: model and optimizer state, the data-order ``torch.Generator`` state as of the
+start of the epoch, the epoch and step, the running train loss, and the early-stopping
+state. ``--resume`` restores it and redraws the epoch's batch order, so an interrupted run
+gives bit-for-bit the weights of an uninterrupted one (unless ``time_limit`` stops it, which
+depends on the clock). A CSV log (one row per epoch) is truncated to the checkpoint on resume.
+
+Outputs in ``--out``: ``NAME.pt`` (the best ``state_dict``) and ``NAME.json`` (its card:
+configs, data checksum, metrics, training time). Working files in ``--work``: ``NAME.ckpt``
+and ``NAME.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .models import MODELS, encode_y, get_model_class
+
+__all__ = ["TrainConfig", "load_split", "synthetic_rivers", "build_model", "train",
+           "evaluate_nll", "evaluate_nll_estimate", "data_checksum", "main"]
+
+
+# -- data --------------------------------------------------------------------------------------
+def synthetic_rivers(n: int, n_points: int = 64, *, rng) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+    """Noisy sine-generated curves with random amplitude, wavelength and phase.
+
+    Stand-in for the real rivers in tests and when ``assets/rivers`` is absent.
+
+    Returns
+    -------
+    (turns (n, n_points - 2) float32, sinuosity (n,), length_km (n,))
+    """
+    from procgen import paths
+    rng = np.random.default_rng(rng)
+    steps = 4 * n_points
+    omega = rng.uniform(0.1, 1.4, (n, 1))
+    wavelength = rng.uniform(0.1, 0.5, (n, 1)) * steps
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    s = np.arange(steps) + 0.5
+    theta = omega * np.sin(2 * np.pi * s / wavelength + phase)
+    theta = theta + 0.05 * rng.standard_normal((n, steps))
+    pos = np.zeros((n, steps + 1, 2))
+    np.cumsum(-np.sin(theta), axis=1, out=pos[:, 1:, 0])
+    np.cumsum(np.cos(theta), axis=1, out=pos[:, 1:, 1])
+    pos = paths.resample(pos, n_points)
+    turns = paths.turning_angles(pos).astype(np.float32)
+    sin = paths.sinuosity(paths.angles_to_path(turns.astype(np.float64)))
+    length = 10 ** rng.uniform(1.0, 3.0, n)
+    return turns, np.asarray(sin, np.float64), length
+
+
+_SYNTHETIC_SIZES = {"train": 3000, "val": 500, "test": 500}
+_SYNTHETIC_SEEDS = {"train": 11, "val": 12, "test": 13}
+
+
+def load_split(source: str, split: str, *, n_points: int = 64):
+    """(turns (N, D) float32 tensor, y (N, 2) encoded tensor) of one split.
+
+    ``source`` is ``'rivers'`` (``learned.data.load_rivers``) or ``'synthetic'``.
+    """
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    if source == "rivers":
+        from learned import data
+        ds = data.load_rivers(split)
+        turns = np.asarray(ds.turns, np.float32)
+        sin, length = np.asarray(ds.sinuosity), np.asarray(ds.length_km)
+    elif source == "synthetic":
+        turns, sin, length = synthetic_rivers(_SYNTHETIC_SIZES[split], n_points,
+                                              rng=_SYNTHETIC_SEEDS[split])
+    else:
+        raise ValueError(f"data must be 'rivers' or 'synthetic', got {source!r}")
+    return torch.from_numpy(np.ascontiguousarray(turns)), encode_y(sin, length)
+
+
+def data_checksum(turns: torch.Tensor, y: torch.Tensor) -> str:
+    h = hashlib.sha256()
+    h.update(turns.numpy().tobytes())
+    h.update(y.numpy().tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def default_source() -> str:
+    root = Path(__file__).resolve().parent.parent / "assets" / "rivers"
+    try:
+        import learned.data  # noqa: F401
+    except ImportError:
+        return "synthetic"
+    return "rivers" if root.exists() else "synthetic"
+
+
+# -- models ------------------------------------------------------------------------------------
+def model_config(name: str, n_turns: int, overrides: dict | None = None):
+    cls = get_model_class(name)
+    cfg = cls.get_default_config()
+    if dataclasses.is_dataclass(cfg):
+        known = {f.name for f in dataclasses.fields(cfg)}
+        bad = set(overrides or {}) - known
+        if bad:
+            raise ValueError(f"unknown {name} config keys {sorted(bad)}; known: {sorted(known)}")
+        cfg = dataclasses.replace(cfg, n_turns=n_turns, **(overrides or {}))
+    return cfg
+
+
+def build_model(name: str, config, *, seed: int):
+    """``MODELS[name](config)`` with its initial weights drawn from ``seed`` (the global RNG
+    is forked and restored, so callers' random state is untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return get_model_class(name)(config)
+
+
+@torch.no_grad()
+def evaluate_nll(model, turns, y, *, batch_size: int = 1024) -> float:
+    """Mean negative log-likelihood of (turns, y) in nats per turning angle."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(turns), batch_size):
+        total += float(-model.log_prob(turns[i:i + batch_size], y[i:i + batch_size]).double()
+                       .sum())
+    return total / (len(turns) * turns.shape[1])
+
+
+# -- the loop ----------------------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    """Settings of one training run (the model's own config is separate)."""
+
+    model: str = "flow"
+    data: str = "auto"              # 'rivers', 'synthetic' or 'auto'
+    seed: int = 0
+    batch_size: int = 128
+    lr: float = 2e-3
+    lr_min_frac: float = 0.05       # cosine decay to lr * lr_min_frac at max_epochs
+    weight_decay: float = 0.0
+    grad_clip: float = 5.0
+    max_epochs: int = 60
+    patience: int = 8               # epochs without a better validation NLL
+    time_limit: float = 0.0         # seconds; 0 = none (a time limit is not reproducible)
+    checkpoint_every: float = 120.0  # seconds between checkpoints
+    checkpoint_every_steps: int = 0  # also every N steps (tests); 0 = off
+    limit_train: int = 0            # use only the first N training rivers; 0 = all
+    n_points: int = 64              # T, for synthetic data
+    model_config: dict = field(default_factory=dict)
+
+
+def _atomic_save(obj, path: Path):
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(text: str, path: Path):
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+LOG_FIELDS = ["epoch", "step", "train_loss", "val_nll", "best_val_nll", "lr", "elapsed_s"]
+
+
+def _log_fields(val_name: str) -> list[str]:
+    """The CSV columns; the validation columns carry the score's own name."""
+    if val_name == "nll":
+        return list(LOG_FIELDS)
+    return ["epoch", "step", "train_loss", f"val_{val_name}", f"best_val_{val_name}", "lr",
+            "elapsed_s"]
+
+
+def _hooks(model):
+    """Optional model hooks of the loop: (make_optimizer, train_step, validation_score,
+    validation name).
+
+    * ``make_optimizer(*, lr, weight_decay)`` -> an optimizer (default: one Adam); a param
+      group's ``lr_scale`` multiplies the scheduled learning rate.
+    * ``train_step(batch, optimizer, *, generator, grad_clip)`` -> the batch loss as a float,
+      after the model has updated itself (default: minimise ``model.loss(batch)``). Its
+      ``generator`` is seeded from (seed, global step), so a resumed run draws the same noise.
+    * ``validation_score(x, y)`` -> float, lower is better, used for early stopping and the
+      best weights, logged as ``val_<validation_name>`` (default: the validation NLL).
+    """
+    score_fn = getattr(model, "validation_score", None)
+    name = getattr(model, "validation_name", "score") if score_fn is not None else "nll"
+    return (getattr(model, "make_optimizer", None), getattr(model, "train_step", None),
+            score_fn, name)
+
+
+def _step_generator(seed: int, step: int) -> torch.Generator:
+    """The noise source of one training step: a pure function of (seed, step)."""
+    return torch.Generator().manual_seed((seed + 3) * 1_000_000_007 + step)
+
+
+@torch.no_grad()
+def evaluate_nll_estimate(model, turns, y, *, k: int = 1000, batch_size: int = 64,
+                          seed: int = 0) -> float:
+    """Mean of ``-model.log_prob_estimate`` in nats per turning angle (K importance samples;
+    for an IWAE estimate, an upper bound on the true NLL in expectation)."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for i in range(0, len(turns), batch_size):
+        total += float(-model.log_prob_estimate(turns[i:i + batch_size], y[i:i + batch_size],
+                                                k=k, generator=gen).double().sum())
+    return total / (len(turns) * turns.shape[1])
+
+
+def _card_metrics(model, val_name, best_val, x_te, y_te) -> dict:
+    if val_name == "nll":
+        return {"val_nll_per_angle": best_val,
+                "test_nll_per_angle": evaluate_nll(model, x_te, y_te)}
+    out = {f"val_{val_name}": best_val}
+    if hasattr(model, "log_prob"):
+        out["test_nll_per_angle"] = evaluate_nll(model, x_te, y_te)
+    elif hasattr(model, "log_prob_estimate"):
+        out["test_nll_per_angle_estimate"] = evaluate_nll_estimate(model, x_te, y_te, k=1000)
+        out["nll_estimate_method"] = ("importance-weighted (IWAE), K=1000: an estimate, in "
+                                      "expectation an upper bound on the true NLL")
+    else:
+        out["test_nll_per_angle"] = None      # this family has no likelihood
+    return out
+
+
+class _Progress:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.last = 0.0
+
+    def update(self, text: str, force=False):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if force or now - self.last > 0.5:
+            self.last = now
+            sys.stderr.write("\r" + text[:150].ljust(100))
+            sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
+          progress: bool = False) -> dict:
+    """Train ``cfg.model``; write NAME.pt and NAME.json to ``out``. Returns the card."""
+    out, work = Path(out), Path(work)
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    name = cfg.model
+    source = default_source() if cfg.data == "auto" else cfg.data
+    x_tr, y_tr = load_split(source, "train", n_points=cfg.n_points)
+    x_va, y_va = load_split(source, "val", n_points=cfg.n_points)
+    if cfg.limit_train:
+        x_tr, y_tr = x_tr[:cfg.limit_train], y_tr[:cfg.limit_train]
+    n_turns = x_tr.shape[1]
+    mcfg = model_config(name, n_turns, cfg.model_config)
+    model = build_model(name, mcfg, seed=cfg.seed)
+    model.fit_data(x_tr, y_tr, generator=torch.Generator().manual_seed(cfg.seed + 1))
+    # Hooks for families not trained by "minimise model.loss(batch) with one Adam" (GANs,
+    # losses that draw noise) or not scored by a validation NLL; see _hooks().
+    make_opt, step_fn, score_fn, val_name = _hooks(model)
+    opt = (make_opt(lr=cfg.lr, weight_decay=cfg.weight_decay) if make_opt is not None else
+           torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay))
+    log_fields = _log_fields(val_name)
+    data_gen = torch.Generator().manual_seed(cfg.seed + 2)
+
+    ckpt_path, log_path = work / f"{name}.ckpt", work / f"{name}.csv"
+    st = dict(epoch=0, step_in_epoch=0, global_step=0, epoch_start_gen=data_gen.get_state(),
+              loss_sum=0.0, n_batches=0, best_val=math.inf, best_state=None, bad_epochs=0,
+              elapsed=0.0, done=False)
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, weights_only=False)
+        if ck["train_config"] != dataclasses.asdict(cfg):
+            raise ValueError(f"{ckpt_path}: the checkpoint was made with another config; "
+                             f"resume with the same arguments or start afresh")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        st = ck["state"]
+        rows = []
+        if log_path.exists():
+            with open(log_path) as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= st["global_step"]]
+        with open(log_path, "w", newline="") as f:
+            w = csv.DictWriter(f, log_fields)
+            w.writeheader()
+            w.writerows(rows)
+    else:
+        with open(log_path, "w", newline="") as f:
+            csv.DictWriter(f, log_fields).writeheader()
+
+    def checkpoint():
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                      "state": st, "train_config": dataclasses.asdict(cfg)}, ckpt_path)
+
+    n = len(x_tr)
+    steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
+    bar = _Progress(progress)
+    t_start = time.monotonic() - st["elapsed"]
+    last_ckpt = time.monotonic()
+    val_nll = float("nan")
+    while not st["done"]:
+        epoch = st["epoch"]
+        frac = epoch / max(1, cfg.max_epochs)
+        lr = cfg.lr * (cfg.lr_min_frac + (1 - cfg.lr_min_frac) * 0.5 * (1 + math.cos(math.pi
+                                                                                   * frac)))
+        for group in opt.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)      # x 1.0 is exact
+        data_gen.set_state(st["epoch_start_gen"])
+        perm = torch.randperm(n, generator=data_gen)
+        model.train()
+        for i in range(st["step_in_epoch"], steps_per_epoch):
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            if step_fn is not None:
+                loss_value = step_fn((x_tr[idx], y_tr[idx]), opt, grad_clip=cfg.grad_clip,
+                                     generator=_step_generator(cfg.seed, st["global_step"]))
+            else:
+                loss = model.loss((x_tr[idx], y_tr[idx]))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                loss_value = float(loss.detach())
+            st["loss_sum"] += loss_value
+            st["n_batches"] += 1
+            st["step_in_epoch"] = i + 1
+            st["global_step"] += 1
+            st["elapsed"] = time.monotonic() - t_start
+            bar.update(f"{name} epoch {epoch + 1}/{cfg.max_epochs} step {i + 1}/"
+                       f"{steps_per_epoch} loss {st['loss_sum'] / st['n_batches']:.4f} "
+                       f"val {st['best_val']:.4f} {st['elapsed']:.0f}s")
+            if ((cfg.checkpoint_every_steps and st["global_step"] % cfg.checkpoint_every_steps
+                 == 0) or time.monotonic() - last_ckpt > cfg.checkpoint_every):
+                checkpoint()
+                last_ckpt = time.monotonic()
+        # end of epoch: validate, early stopping, log
+        if score_fn is None:
+            val_nll = evaluate_nll(model, x_va, y_va)
+        else:                      # not an NLL: logged as val_<validation_name>
+            model.eval()
+            val_nll = float(score_fn(x_va, y_va))
+        if val_nll < st["best_val"] - 1e-5:
+            st["best_val"], st["bad_epochs"] = val_nll, 0
+            st["best_state"] = copy.deepcopy(model.state_dict())
+        else:
+            st["bad_epochs"] += 1
+        st["elapsed"] = time.monotonic() - t_start
+        row = dict(epoch=epoch + 1, step=st["global_step"],
+                   train_loss=f"{st['loss_sum'] / max(1, st['n_batches']):.6f}",
+                   **{log_fields[3]: f"{val_nll:.6f}", log_fields[4]: f"{st['best_val']:.6f}"},
+                   lr=f"{lr:.6g}", elapsed_s=f"{st['elapsed']:.1f}")
+        with open(log_path, "a", newline="") as f:
+            csv.DictWriter(f, log_fields).writerow(row)
+        st["epoch"] = epoch + 1
+        st["step_in_epoch"], st["loss_sum"], st["n_batches"] = 0, 0.0, 0
+        st["epoch_start_gen"] = data_gen.get_state()
+        st["done"] = (st["epoch"] >= cfg.max_epochs or st["bad_epochs"] >= cfg.patience
+                      or (cfg.time_limit > 0 and st["elapsed"] > cfg.time_limit)
+                      or not math.isfinite(val_nll))
+        bar.update(f"{name} epoch {epoch + 1}/{cfg.max_epochs} loss {row['train_loss']} "
+                   f"val {val_nll:.4f} best {st['best_val']:.4f} {st['elapsed']:.0f}s",
+                   force=True)
+        if cfg.checkpoint_every_steps or st["done"]:
+            checkpoint()
+            last_ckpt = time.monotonic()
+    bar.close()
+
+    if st["best_state"] is not None:
+        model.load_state_dict(st["best_state"])
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    _atomic_save(state, out / f"{name}.pt")
+    x_te, y_te = load_split(source, "test", n_points=cfg.n_points)
+    card = {
+        "name": name,
+        "family": type(model).__name__,
+        "config": dataclasses.asdict(mcfg) if dataclasses.is_dataclass(mcfg) else mcfg,
+        "train_config": dataclasses.asdict(cfg),
+        "data": {"source": source, "n_train": len(x_tr), "n_turns": n_turns,
+                 "checksum": data_checksum(x_tr, y_tr)},
+        "metrics": _card_metrics(model, val_name, st["best_val"], x_te, y_te),
+        "training": {"epochs": st["epoch"], "steps": st["global_step"],
+                     "time_s": round(st["elapsed"], 1), "torch": torch.__version__,
+                     "threads": torch.get_num_threads()},
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+    }
+    _atomic_write_text(json.dumps(card, indent=2) + "\n", out / f"{name}.json")
+    return card
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m learned.train", description=__doc__.split(
+        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", choices=sorted(MODELS))
+    d = TrainConfig()
+    p.add_argument("--data", default=d.data, choices=["auto", "rivers", "synthetic"])
+    p.add_argument("--out", default=None, help="where NAME.pt / NAME.json go (default: --work)")
+    p.add_argument("--work", default="runs", help="checkpoint and CSV log folder")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
+    p.add_argument("--no-progress", action="store_true")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("model", "data", "model_config"):
+            continue
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(d, f.name)),
+                       default=getattr(d, f.name))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model config override, e.g. --set hidden=64 (repeatable)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    overrides = {}
+    for item in a.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value)
+    cfg = TrainConfig(model=a.model, data=a.data, model_config=overrides, **{
+        f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)
+        if f.name not in ("model", "data", "model_config")})
+    card = train(cfg, out=Path(a.out or a.work), work=Path(a.work), resume=a.resume,
+                 progress=not a.no_progress)
+    print(json.dumps(card["metrics"]), card["training"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Learned generators in Levels: same protocol, same placement, rivers flow downhill."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from procgen import generate_level  # noqa: E402
+from procgen.rivers import RiverGenerator, get_generator  # noqa: E402
+from learned import pretrained  # noqa: E402
+from learned.placement import LearnedRivers, turns_to_canonical  # noqa: E402
+
+from .test_pretrained import save_tiny  # noqa: E402
+from .test_rivers import assert_rivers_flow_downhill  # noqa: E402
+
+
+@pytest.fixture
+def tiny_root(tmp_path, monkeypatch):
+    """Point learned.pretrained at a folder holding small untrained models."""
+    save_tiny(tmp_path, "flow")
+    save_tiny(tmp_path, "ar")
+    monkeypatch.setattr(pretrained, "ROOT", tmp_path)
+    return tmp_path
+
+
+def test_turns_to_canonical():
+    xy = turns_to_canonical(np.array([[0.3, -0.3, 0.2], [np.pi, np.pi, np.pi]]))
+    assert xy.shape == (2, 5, 2)
+    assert np.allclose(xy[:, 0], 0) and np.allclose(xy[:, -1], [1, 0])
+    assert np.all(np.isfinite(xy))          # the closed square became a straight line
+
+
+@pytest.mark.parametrize("name", ["flow", "ar"])
+def test_protocol_and_downhill_with_any_model(tiny_root, name):
+    gen = get_generator(f"learned:{name}")
+    assert isinstance(gen, RiverGenerator) and gen.name == f"learned:{name}"
+    for seed in (1, 2):
+        level = generate_level(seed=seed, shape=(96, 128), cell_size=2500.0, preset="continent",
+                               rivers=f"learned:{name}")
+        assert level.rivers and all(r.generator == f"learned:{name}" for r in level.rivers)
+        assert_rivers_flow_downhill(level)
+    again = generate_level(seed=2, shape=(96, 128), cell_size=2500.0, preset="continent",
+                           rivers=f"learned:{name}")
+    assert np.array_equal(again.height, level.height)
+    assert all(np.array_equal(a.path, b.path) for a, b in zip(again.rivers, level.rivers))
+
+
+def test_requested_sinuosity_is_passed(tiny_root):
+    gen = LearnedRivers("flow", sinuosity=1.5, length_km=100.0)
+    shapes = gen.shapes(3, rng=np.random.default_rng(0), sinuosity=1.5, length_km=100.0)
+    assert shapes.shape[0] == 3 and np.all(np.isfinite(shapes))
+
+
+@pytest.mark.skipif("flow" not in pretrained.available(), reason="no shipped flow weights")
+@pytest.mark.parametrize("preset", ["continent", "islands", "archipelago"])
+def test_shipped_flow_flows_downhill(preset):
+    for seed in (1, 2):
+        level = generate_level(seed=seed, shape=(96, 128), cell_size=2500.0, preset=preset,
+                               rivers="learned:flow")
+        assert all(r.generator == "learned:flow" for r in level.rivers)
+        assert_rivers_flow_downhill(level)

@@ -1,0 +1,287 @@
+"""Learned rivers II: the VAE, the GAN and the flow-matching (diffusion) model.
+
+Interface conformance runs for them in test_models.py (it loops over every registered
+model); here: what is particular to each family, the training loop's hooks, resume after a
+kill with the GAN's own training step, the evaluation's honesty about likelihoods, and the
+downhill invariant in Levels.
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from learned import _metrics as M  # noqa: E402
+from learned import pretrained  # noqa: E402
+from learned.models import DiffusionModel, GANModel, VAEModel  # noqa: E402
+from learned.models.gan import path_channels, sinuosity_of  # noqa: E402
+from learned.models.vae import lowrank_normal_log_prob  # noqa: E402
+from learned.train import TrainConfig, build_model, load_split, model_config, train  # noqa
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = {"vae": {"hidden": 16, "latent": 4, "rank": 2, "depth": 2},
+        "gan": {"hidden": 16, "latent": 8, "channels": 8, "critic_channels": 8},
+        "diffusion": {"channels": 16, "n_blocks": 2, "emb": 16, "sample_steps": 3}}
+NEW = sorted(TINY)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_split("synthetic", "val", n_points=20)
+
+
+def make(name, data, **overrides):
+    x, y = data
+    cfg = model_config(name, x.shape[1], {**TINY[name], **overrides})
+    return build_model(name, cfg, seed=0).fit_data(x, y, generator=torch.Generator()
+                                                   .manual_seed(0))
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+# -- all three -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", NEW)
+def test_no_exact_likelihood_and_honest_hooks(name, data):
+    model = make(name, data)
+    assert not hasattr(model, "log_prob")              # none of the three claims one
+    assert hasattr(model, "log_prob_estimate") == (name == "vae")
+    x, y = data
+    score = model.validation_score(x[:64], y[:64])
+    assert math.isfinite(score)
+    assert model.validation_score(x[:64], y[:64]) == score      # fixed noise: repeatable
+    assert model.validation_name != "nll"
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_train_step_is_seeded_and_updates_weights(name, data):
+    x, y = data
+    a, b = make(name, data), make(name, data)
+    before = {k: v.clone() for k, v in a.state_dict().items()}
+    losses = []
+    for model in (a, b):
+        opt = (model.make_optimizer(lr=1e-3) if hasattr(model, "make_optimizer")
+               else torch.optim.Adam(model.parameters(), lr=1e-3))
+        for step in range(3):
+            losses.append(model.train_step((x[:32], y[:32]), opt, generator=gen(step),
+                                           grad_clip=5.0))
+    assert all(math.isfinite(v) for v in losses) and losses[:3] == losses[3:]
+    after = a.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    for k in after:                                     # same generators, same weights
+        assert torch.equal(after[k], b.state_dict()[k]), k
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_state_dict_round_trip(name, data):
+    model = make(name, data).eval()
+    other = type(model)(model.config)
+    other.load_state_dict(model.state_dict())
+    other.eval()
+    assert torch.equal(model.sample(4, generator=gen(5)), other.sample(4, generator=gen(5)))
+
+
+# -- VAE -----------------------------------------------------------------------------------------
+def test_lowrank_log_prob_matches_dense():
+    g = gen(0)
+    u, m = torch.randn(3, 5, generator=g, dtype=torch.float64), torch.zeros(3, 5,
+                                                                             dtype=torch.float64)
+    diag = torch.rand(3, 5, generator=g, dtype=torch.float64) + 0.1
+    w = torch.randn(3, 5, 2, generator=g, dtype=torch.float64)
+    dense = torch.distributions.MultivariateNormal(m, torch.diag_embed(diag) + w @ w.mT)
+    assert torch.allclose(lowrank_normal_log_prob(u, m, diag, w), dense.log_prob(u))
+
+
+def test_vae_decoder_density_is_the_gaussian_it_samples(data):
+    """With the autoregressive residual filter, log p(x | z, y) is the density of
+    N(m, B^-1 (D + W W^T) B^-T), and the sampler draws from it."""
+    model = make("vae", data, ar_order=3).double()
+    g = gen(0)
+    with torch.no_grad():
+        model.ar.copy_(torch.tensor([0.4, -0.3, 0.1], dtype=torch.float64))
+    x, y = data[0][:4].double(), data[1][:4].double()
+    z = torch.randn(4, 4, generator=g, dtype=torch.float64)
+    mean, diag, factor = model.decode(z, y)
+    cov = torch.diag_embed(diag) + factor @ factor.mT
+    b_inv = model._colour(torch.eye(x.shape[1], dtype=torch.float64)).T    # columns
+    cov = b_inv @ cov @ b_inv.mT
+    dense = torch.distributions.MultivariateNormal(mean * model.x_scale,
+                                                   cov * model.x_scale ** 2)
+    assert torch.allclose(model._log_lik(x, z, y), dense.log_prob(x), atol=1e-8)
+    w = torch.randn(3, x.shape[1], generator=g, dtype=torch.float64)
+    assert torch.allclose(model._whiten(model._colour(w)), w, atol=1e-10)
+
+
+def test_vae_iwae_is_at_least_the_elbo(data):
+    x, y = data[0][:40], data[1][:40]
+    model = make("vae", data).eval()
+    # the importance-weighted estimate lies above the ELBO (Jensen), tightening in K
+    elbo = torch.stack([model.elbo(x, y, generator=gen(s)) for s in range(20)]).mean(0)
+    iw10 = model.log_prob_estimate(x, y, k=10, generator=gen(1))
+    iw1000 = model.log_prob_estimate(x, y, k=1000, generator=gen(2))
+    assert iw1000.mean() >= iw10.mean() - 0.05 >= elbo.mean() - 0.1
+    assert iw1000.mean() > elbo.mean()
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        model.log_prob_estimate(x, y, k=0)
+
+
+def test_vae_interpolation_endpoints_are_reconstructions(data):
+    x, y = data
+    model = make("vae", data).eval()
+    path = model.interpolate(x[0], y[0], x[1], y[1], steps=6)
+    assert path.shape == (6, x.shape[1]) and torch.isfinite(path).all()
+    rec = model.reconstruct(x[:2], y[:2])
+    assert torch.allclose(path[0], rec[0], atol=1e-5)
+    assert torch.allclose(path[-1], rec[1], atol=1e-5)
+    with pytest.raises(ValueError, match="steps must be >= 2"):
+        model.interpolate(x[0], y[0], x[1], y[1], steps=1)
+
+
+# -- GAN -----------------------------------------------------------------------------------------
+def test_gan_path_features_match_the_metrics(data):
+    x = data[0][:50]
+    assert np.allclose(sinuosity_of(x.double()).numpy(), M.realised_sinuosity(x.numpy()),
+                       rtol=1e-6)
+    ch = path_channels(x.double())                                  # canonical frame
+    assert ch.shape == (50, 4, x.shape[1] + 1)
+    assert torch.allclose(ch[:, 2:, -1], torch.tensor([1.0, 0.0], dtype=torch.float64)
+                          .expand(50, 2), atol=1e-9)
+
+
+def test_gan_optimizer_scales_the_critic_rate(data):
+    model = make("gan", data, critic_lr_scale=3.0)
+    opt = model.make_optimizer(lr=1e-3)
+    assert [g["lr_scale"] for g in opt.param_groups] == [1.0, 3.0]
+
+
+# -- diffusion -----------------------------------------------------------------------------------
+def test_diffusion_sampler_steps_are_configurable(data, monkeypatch):
+    model = make("diffusion", data).eval()
+    calls = []
+    real = model.velocity
+    monkeypatch.setattr(model, "velocity", lambda *a, **k: calls.append(1) or real(*a, **k))
+    model.sample(4, generator=gen(0))
+    assert len(calls) == 2 * model.config.sample_steps               # Heun: 2 per step
+    calls.clear()
+    s1 = model.sample(4, generator=gen(0), steps=1)
+    assert len(calls) == 2
+    s8 = model.sample(4, generator=gen(0), steps=8)
+    assert s1.shape == s8.shape and not torch.equal(s1, s8)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        model.sample(2, steps=0)
+    euler = make("diffusion", data, solver="euler", guidance=1.0).eval()
+    calls = []
+    real_e = euler.velocity
+    monkeypatch.setattr(euler, "velocity", lambda *a, **k: calls.append(1) or real_e(*a, **k))
+    euler.sample(3, generator=gen(0), steps=5)
+    assert len(calls) == 10                                 # guidance: 2 per Euler step
+    with pytest.raises(ValueError, match="solver must be"):
+        make("diffusion", data, solver="rk45")
+
+
+# -- the loop, the card and the table ------------------------------------------------------------
+def test_train_card_and_log_name_the_score_honestly(tmp_path):
+    cfg = TrainConfig(model="vae", data="synthetic", n_points=16, limit_train=96,
+                      batch_size=32, max_epochs=2, model_config=TINY["vae"])
+    card = train(cfg, out=tmp_path, work=tmp_path)
+    m = card["metrics"]
+    assert "val_neg_elbo" in m and "val_nll_per_angle" not in m
+    assert math.isfinite(m["test_nll_per_angle_estimate"]) and "IWAE" in m[
+        "nll_estimate_method"]
+    with open(tmp_path / "vae.csv") as f:
+        assert set(next(csv.DictReader(f))) >= {"val_neg_elbo", "best_val_neg_elbo"}
+    cfg = dataclasses.replace(cfg, model="gan", model_config=TINY["gan"], max_epochs=1)
+    m = train(cfg, out=tmp_path, work=tmp_path)["metrics"]
+    assert m["test_nll_per_angle"] is None and "val_feature_w1" in m
+
+
+def test_table_marks_estimates_and_shows_a_dash_without_likelihood():
+    from learned import evaluate as E
+    row = {"c2st_gb": 0.6, "c2st_cnn": 0.6, "mmd2": 0.001, "sinuosity_mae": 0.05,
+           "memorisation": 1.0, "samples_per_s": 1000.0,
+           "w_ratio": {k: 1.0 for k in M.STATS}}
+    rows = {"vae": {**row, "nll": 0.4321, "nll_kind": "estimate"},
+            "gan": {**row, "nll": None, "nll_kind": None}}
+    ref = {"c2st_gb": 0.5, "c2st_cnn": 0.5, "mmd2": 0.0, "memorisation": 1.0}
+    table = E.markdown_table(rows, ref, meta={"source": "synthetic", "n_test": 1,
+                                              "n_train": 1, "n_turns": 1, "threads": 1})
+    vae_line = next(r for r in table.splitlines() if r.startswith("| vae "))
+    gan_line = next(r for r in table.splitlines() if r.startswith("| gan "))
+    assert "≈0.4321" in vae_line
+    assert gan_line.split(" | ")[1] == "—"
+
+
+@pytest.mark.slow
+def test_gan_resume_after_kill_is_bit_for_bit(tmp_path):
+    tiny = ["--data", "synthetic", "--n-points", "20", "--limit-train", "256", "--batch-size",
+            "32", "--max-epochs", "4", "--patience", "100", "--threads", "1", "--no-progress",
+            *sum((["--set", f"{k}={json.dumps(v)}"] for k, v in TINY["gan"].items()), [])]
+    cmd = lambda work, *extra: [sys.executable, "-m", "learned.train", "gan", "--work",  # noqa
+                                str(work), *tiny, *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ref, cut = tmp_path / "ref", tmp_path / "cut"
+    subprocess.run(cmd(ref, "--checkpoint-every-steps", "5"), cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    proc = subprocess.Popen(cmd(cut, "--checkpoint-every-steps", "5"), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = cut / "gan.ckpt"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ckpt.exists() and torch.load(ckpt, weights_only=False)["state"]["global_step"] >= 12:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = torch.load(ckpt, weights_only=False)["state"]
+    assert not state["done"], "the run finished before it could be killed"
+    subprocess.run(cmd(cut, "--checkpoint-every-steps", "5", "--resume"), cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    a = torch.load(ref / "gan.pt", weights_only=True)
+    b = torch.load(cut / "gan.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]  # noqa
+    with open(ref / "gan.csv") as f1, open(cut / "gan.csv") as f2:
+        assert strip(csv.DictReader(f1)) == strip(csv.DictReader(f2))
+
+
+# -- in Levels -----------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_root(tmp_path, monkeypatch):
+    """learned.pretrained pointed at a folder of small untrained VAE, GAN and diffusion."""
+    x, y = load_split("synthetic", "val", n_points=16)
+    for name in NEW:
+        cfg = model_config(name, x.shape[1], TINY[name])
+        model = build_model(name, cfg, seed=0).fit_data(x, y)
+        torch.save(model.state_dict(), tmp_path / f"{name}.pt")
+        (tmp_path / f"{name}.json").write_text(json.dumps(
+            {"name": name, "config": dataclasses.asdict(cfg)}))
+    monkeypatch.setattr(pretrained, "ROOT", tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_downhill_in_levels(tiny_root, name):
+    from procgen import generate_level
+    from .test_rivers import assert_rivers_flow_downhill
+    assert name in pretrained.available()
+    level = generate_level(seed=1, shape=(96, 128), cell_size=2500.0, preset="continent",
+                           rivers=f"learned:{name}")
+    assert level.rivers and all(r.generator == f"learned:{name}" for r in level.rivers)
+    assert_rivers_flow_downhill(level)
+    again = generate_level(seed=1, shape=(96, 128), cell_size=2500.0, preset="continent",
+                           rivers=f"learned:{name}")
+    assert all(np.array_equal(a.path, b.path) for a, b in zip(again.rivers, level.rivers))

@@ -1,0 +1,86 @@
+"""learned.pretrained: loading shipped weights, and clear errors for missing, corrupt or
+mismatched files."""
+
+import json
+import shutil
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from learned import pretrained  # noqa: E402
+from learned.pretrained import PretrainedError  # noqa: E402
+from learned.train import build_model, load_split, model_config  # noqa: E402
+
+
+def save_tiny(root, name="flow", **overrides):
+    """A small untrained model saved the way learned.train saves one."""
+    x, y = load_split("synthetic", "val", n_points=16)
+    small = {"flow": {"hidden": 8, "n_layers": 2, "bins": 4},
+             "ar": {"hidden": 8, "n_layers": 1, "n_mix": 2}}[name]
+    cfg = model_config(name, x.shape[1], {**small, **overrides})
+    model = build_model(name, cfg, seed=0).fit_data(x, y)
+    root.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), root / f"{name}.pt")
+    import dataclasses
+    (root / f"{name}.json").write_text(json.dumps({"name": name,
+                                                   "config": dataclasses.asdict(cfg)}))
+    return model
+
+
+@pytest.mark.parametrize("name", ["flow", "ar"])
+def test_round_trip(tmp_path, name):
+    model = save_tiny(tmp_path, name)
+    assert pretrained.available(tmp_path) == [name]
+    loaded = pretrained.load(name, root=tmp_path)
+    g = lambda: torch.Generator().manual_seed(3)                          # noqa: E731
+    assert torch.equal(loaded.sample(4, generator=g()), model.eval().sample(4, generator=g()))
+
+
+def test_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no pretrained model 'flow'.*missing"):
+        pretrained.load("flow", root=tmp_path)
+    save_tiny(tmp_path)
+    (tmp_path / "flow.pt").unlink()
+    assert pretrained.available(tmp_path) == []
+    with pytest.raises(FileNotFoundError, match="flow.pt is missing"):
+        pretrained.load("flow", root=tmp_path)
+
+
+def test_corrupt_weights(tmp_path):
+    save_tiny(tmp_path)
+    data = (tmp_path / "flow.pt").read_bytes()
+    (tmp_path / "flow.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(PretrainedError, match="flow.pt is corrupt"):
+        pretrained.load("flow", root=tmp_path)
+
+
+def test_corrupt_card(tmp_path):
+    save_tiny(tmp_path)
+    (tmp_path / "flow.json").write_text("{not json")
+    with pytest.raises(PretrainedError, match="flow.json is corrupt"):
+        pretrained.load("flow", root=tmp_path)
+    assert pretrained.available(tmp_path) == []
+
+
+def test_mismatched(tmp_path):
+    save_tiny(tmp_path)
+    other = tmp_path / "other"
+    save_tiny(other, hidden=12)
+    shutil.copy(other / "flow.json", tmp_path / "flow.json")   # card says hidden=12
+    with pytest.raises(PretrainedError, match="does not match its card"):
+        pretrained.load("flow", root=tmp_path)
+    card = json.loads((tmp_path / "flow.json").read_text())
+    card["config"]["depth_of_river"] = 3
+    (tmp_path / "flow.json").write_text(json.dumps(card))
+    with pytest.raises(PretrainedError, match="config does not fit"):
+        pretrained.load("flow", root=tmp_path)
+
+
+@pytest.mark.parametrize("name", pretrained.available())
+def test_shipped_models_load_and_sample(name):
+    model = pretrained.load(name)
+    card = pretrained.card(name)
+    assert {"config", "data", "metrics", "training"} <= set(card)
+    s = model.sample(16, generator=torch.Generator().manual_seed(0))
+    assert s.shape == (16, card["config"]["n_turns"]) and torch.isfinite(s).all()

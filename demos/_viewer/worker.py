@@ -373,6 +373,16 @@ def _serve(job: Job, builder: Builder, post, latest) -> None:
 
 
 # -- the two backends ------------------------------------------------------------------------
+def _drain(q) -> list:
+    """Everything waiting in queue ``q``, without blocking."""
+    out = []
+    while True:
+        try:
+            out.append(q.get_nowait())
+        except queue.Empty:
+            return out
+
+
 class ThreadWorker:
     """Runs jobs on a daemon thread of this process (tests; fallback)."""
 
@@ -407,12 +417,7 @@ class ThreadWorker:
         self._inbox.put("learned")
 
     def poll(self) -> list:
-        out = []
-        while True:
-            try:
-                out.append(self._outbox.get_nowait())
-            except queue.Empty:
-                return out
+        return _drain(self._outbox)
 
     def close(self) -> None:
         self._latest = -1
@@ -488,12 +493,7 @@ class ProcessWorker:
         self._inbox.put("learned")
 
     def poll(self) -> list:
-        out = []
-        while True:
-            try:
-                out.append(self._local.get_nowait())
-            except queue.Empty:
-                return out
+        return _drain(self._local)
 
     def close(self) -> None:
         self._latest.value = -1

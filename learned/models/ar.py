@@ -31,10 +31,6 @@ class ARModel(RiverModel):
         n_layers: int = 2           # stacked GRU layers
         n_mix: int = 8              # logistic components per angle
 
-    @classmethod
-    def get_default_config(cls):
-        return cls.Config()
-
     def __init__(self, config: "ARModel.Config"):
         super().__init__(config.n_turns)
         self.config = config

@@ -15,11 +15,11 @@ buffers, so a ``state_dict`` holds everything ``sample`` and ``log_prob`` need.
 
 from __future__ import annotations
 
-import math
 import torch
 from torch import nn
 
 from learned import data as _data
+from learned.baselines import wrap_angle
 
 __all__ = ["RiverModel", "encode_y", "decode_y", "wrap_angle"]
 
@@ -45,6 +45,11 @@ class RiverModel(nn.Module):
 
     #: Rows of training conditions kept for unconditional sampling.
     Y_BANK = 4096
+
+    @classmethod
+    def get_default_config(cls):
+        """The family's default ``Config`` (each subclass defines the dataclass)."""
+        return cls.Config()
 
     def __init__(self, n_turns: int):
         super().__init__()
@@ -120,9 +125,3 @@ class RiverModel(nn.Module):
         cond = self.condition(n, y, generator=generator)
         x = self._sample(n, cond, generator, float(temperature))
         return wrap_angle(x)
-
-
-def wrap_angle(x: torch.Tensor) -> torch.Tensor:
-    """Angles into (-pi, pi]."""
-    return torch.where(x.abs() <= math.pi, x, torch.remainder(x + math.pi, 2 * math.pi)
-                       - math.pi)

@@ -80,10 +80,6 @@ class DiffusionModel(RiverModel):
         sample_steps: int = 24      # ODE steps when sampling
         solver: str = "heun"        # 'heun' (2 evaluations per step) or 'euler'
 
-    @classmethod
-    def get_default_config(cls):
-        return cls.Config()
-
     def __init__(self, config: "DiffusionModel.Config"):
         super().__init__(config.n_turns)
         self.config = c = config

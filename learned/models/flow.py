@@ -185,10 +185,6 @@ class FlowModel(RiverModel):
         tail_bound: float = 4.0     # coupling splines act on [-B, B] (standardised units)
         marginal_bins: int = 16     # bins of the first, per-position spline
 
-    @classmethod
-    def get_default_config(cls):
-        return cls.Config()
-
     def __init__(self, config: "FlowModel.Config"):
         super().__init__(config.n_turns)
         self.config = config

@@ -161,10 +161,6 @@ class GANModel(RiverModel):
         critic_lr_scale: float = 2.0  # critic learning rate / generator learning rate
         sinuosity_weight: float = 1.0  # weight of the generator's sinuosity regression term
 
-    @classmethod
-    def get_default_config(cls):
-        return cls.Config()
-
     def __init__(self, config: "GANModel.Config"):
         super().__init__(config.n_turns)
         self.config = config

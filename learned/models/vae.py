@@ -114,10 +114,6 @@ class VAEModel(RiverModel):
                                     # the latent must carry the shape; 0 = learned)
         ar_order: int = 0           # order of the residual's autoregressive filter (0: none)
 
-    @classmethod
-    def get_default_config(cls):
-        return cls.Config()
-
     def __init__(self, config: "VAEModel.Config"):
         super().__init__(config.n_turns)
         self.config = c = config

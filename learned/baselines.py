@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from . import data as _data
+from ._conditions import Conditioned
 
 __all__ = ["CoinFlip", "FergusonAR2", "SineCurve", "BASELINES", "wrap_angle",
            "omega_from_sinuosity", "canonical_heading", "table", "format_table"]
@@ -96,19 +97,16 @@ def canonical_heading(x: torch.Tensor) -> torch.Tensor:
 
 
 # -- shared machinery --------------------------------------------------------------------------
-class _Baseline(nn.Module):
+class _Baseline(Conditioned):
     """Conditions, the training bank of y, the loss and the sampling wrapper."""
 
     name = "baseline"
-    #: Rows of training conditions kept for ``y=None``.
-    Y_BANK = 4096
 
     def __init__(self, n_turns: int):
         super().__init__()
         if isinstance(n_turns, bool) or not isinstance(n_turns, int) or n_turns < 1:
             raise ValueError(f"n_turns must be an integer >= 1, got {n_turns!r}")
         self.n_turns = n_turns
-        self.register_buffer("y_bank", torch.zeros(1, 2))            # (M, 2) encoded y
 
     def _set_bank(self, y):
         if y is None:
@@ -118,12 +116,6 @@ class _Baseline(nn.Module):
             y = y[torch.linspace(0, len(y) - 1, self.Y_BANK).round().long()]
         self.y_bank = y.clone()
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        bank = state_dict.get(prefix + "y_bank")
-        if bank is not None and bank.ndim == 2 and bank.shape[1] == 2:
-            self.y_bank = torch.empty_like(bank)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
     def _x(self, x) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float64)
         if x.ndim == 1:
@@ -131,31 +123,6 @@ class _Baseline(nn.Module):
         if x.ndim != 2 or x.shape[1] != self.n_turns:
             raise ValueError(f"x must have shape (B, {self.n_turns}), got {tuple(x.shape)}")
         return x
-
-    def condition(self, n: int, y=None, *, generator=None) -> torch.Tensor:
-        """The ``(n, 2)`` encoded condition: ``y`` as given (encoded tensor, or a dict of
-        physical values), or rows of the training bank when ``y`` is None."""
-        if y is None:
-            return self.y_bank[torch.randint(len(self.y_bank), (n,), generator=generator)]
-        if isinstance(y, dict):
-            unknown = set(y) - {"sinuosity", "length_km"}
-            if unknown:
-                raise ValueError(f"y keys must be 'sinuosity' and 'length_km', got {sorted(y)}")
-            phys = dict(y)
-            if len(phys) < 2:            # the missing one from the training data's own
-                bank = _data.decode_y(self.y_bank)
-                idx = torch.randint(len(self.y_bank), (n,), generator=generator)
-                for k in ("sinuosity", "length_km"):
-                    phys.setdefault(k, bank[k][idx])
-            y = torch.from_numpy(_data.encode_y(phys))
-        y = torch.as_tensor(y, dtype=torch.float32)
-        if y.ndim == 1:
-            y = y.reshape(1, 2)
-        if y.shape[0] == 1 and n != 1:
-            y = y.expand(n, 2)
-        if tuple(y.shape) != (n, 2):
-            raise ValueError(f"y must have shape (2,), (1, 2) or ({n}, 2), got {tuple(y.shape)}")
-        return y
 
     def loss(self, batch) -> torch.Tensor:
         """Mean negative log-likelihood, nats per turning angle."""

@@ -42,12 +42,14 @@ from procgen import paths as _paths
 from procgen._io import atomic_write
 from procgen._validate import check_int
 
+from ._assets import asset_dir
+
 __all__ = ["ASSET_DIR", "ASSET", "N_POINTS", "SPLITS", "Rivers", "load_rivers", "build",
            "turns_to_xy", "xy_to_turns", "place_turns", "polyline_to_turns", "encode_y",
            "decode_y", "y_stats", "RiverDataset", "main"]
 
 #: Folder of the shipped dataset.
-ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "rivers"
+ASSET_DIR = asset_dir("rivers")
 #: The dataset file.
 ASSET = ASSET_DIR / "rivers.npz"
 #: T, points per river (T - 2 turning angles).

@@ -34,11 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from procgen._io import atomic_write
+
 from . import _metrics as M
 from . import pretrained
 from .models import BASELINES, LEARNED, decode_y
 from .placement import turns_to_canonical
-from .train import default_source, evaluate_nll, evaluate_nll_estimate, load_split
+from .train import (_atomic_write_text, default_source, evaluate_nll, evaluate_nll_estimate,
+                    load_split, set_threads)
 
 __all__ = ["evaluate_model", "reference_row", "fit_baseline", "markdown_table", "gallery",
            "main"]
@@ -187,7 +190,7 @@ def gallery(real, samples: dict, path, *, rows: int = 6, cell: int = 110):
             draw.rectangle([c * cell + 1, 18 + r * cell + 1, (c + 1) * cell - 1,
                             18 + (r + 1) * cell - 1], outline=(220, 220, 220))
             draw.line(pts, fill=(30, 90, 200) if c else (20, 20, 20), width=2)
-    img.save(path)
+    atomic_write(path, lambda f: img.save(f, format="PNG"))
 
 
 def main(argv=None):
@@ -204,7 +207,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     if a.threads:
-        torch.set_num_threads(a.threads)
+        set_threads(a.threads)
     # The C2ST CNN's activations decay into denormals, which run 5-10x slower on x86 CPUs.
     torch.set_flush_denormal(True)
     source = default_source() if a.data == "auto" else a.data
@@ -234,11 +237,11 @@ def main(argv=None):
     meta = {"source": source, "n_test": len(x_te), "n_train": len(x_tr),
             "n_turns": x_te.shape[1], "threads": torch.get_num_threads()}
     table = markdown_table(rows, ref, meta=meta)
-    (out / "evaluation.md").write_text("# River models: evaluation\n\n" + table)
-    (out / "evaluation.json").write_text(json.dumps(
+    _atomic_write_text("# River models: evaluation\n\n" + table, out / "evaluation.md")
+    _atomic_write_text(json.dumps(
         {"meta": meta, "reference": ref,
          "models": {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
-                    for k, r in rows.items()}}, indent=2) + "\n")
+                    for k, r in rows.items()}}, indent=2) + "\n", out / "evaluation.json")
     gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()},
             out / "gallery.png")
     print(table)

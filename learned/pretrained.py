@@ -15,12 +15,13 @@ from pathlib import Path
 
 import torch
 
+from ._assets import asset_dir
 from .models import LEARNED
 
 __all__ = ["ROOT", "PretrainedError", "available", "load", "card"]
 
-#: Where the shipped weights live.
-ROOT = Path(__file__).resolve().parent.parent / "assets" / "models"
+#: Where the shipped weights live (``assets/models`` in a checkout).
+ROOT = asset_dir("models")
 
 
 class PretrainedError(ValueError):

@@ -35,7 +35,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -44,10 +43,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from procgen._io import atomic_write
+
 from .models import MODELS, encode_y, get_model_class
 
 __all__ = ["TrainConfig", "load_split", "synthetic_rivers", "build_model", "train",
-           "evaluate_nll", "evaluate_nll_estimate", "data_checksum", "main"]
+           "evaluate_nll", "evaluate_nll_estimate", "data_checksum", "set_threads", "main"]
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -175,19 +176,21 @@ class TrainConfig:
     model_config: dict = field(default_factory=dict)
 
 
+def set_threads(n: int) -> None:
+    """Use ``n`` CPU threads in torch *and* in numba: numba's OpenMP layer shares the
+    OpenMP runtime with torch, so its first parallel kernel would otherwise reset torch's
+    thread count to numba's (all cores)."""
+    import numba
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))   # numba's own maximum
+    torch.set_num_threads(n)
+
+
 def _atomic_save(obj, path: Path):
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def _atomic_write_text(text: str, path: Path):
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 LOG_FIELDS = ["epoch", "step", "train_loss", "val_nll", "best_val_nll", "lr", "elapsed_s"]
@@ -347,13 +350,8 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                 loss_value = step_fn((x_tr[idx], y_tr[idx]), opt, grad_clip=cfg.grad_clip,
                                      generator=_step_generator(cfg.seed, st["global_step"]))
             else:
-                loss = model.loss((x_tr[idx], y_tr[idx]))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-                loss_value = float(loss.detach())
+                loss_value = model._descend(model.loss((x_tr[idx], y_tr[idx])), opt,
+                                            cfg.grad_clip)
             st["loss_sum"] += loss_value
             st["n_batches"] += 1
             st["step_in_epoch"] = i + 1
@@ -440,7 +438,7 @@ def main(argv=None):
                    help="model config override, e.g. --set hidden=64 (repeatable)")
     a = p.parse_args(argv)
     if a.threads:
-        torch.set_num_threads(a.threads)
+        set_threads(a.threads)
     overrides = {}
     for item in a.set:
         key, _, value = item.partition("=")

@@ -13,7 +13,7 @@ from learned.train import build_model, load_split, model_config  # noqa: E402
 
 SMALL = {"flow": {"hidden": 32, "n_layers": 4, "bins": 5},
          "ar": {"hidden": 32, "n_layers": 1, "n_mix": 3},
-         "vae": {"hidden": 32, "latent": 4, "rank": 2, "depth": 2},
+         "vae": {"hidden": 32, "latent": 4, "decoder_hidden": 16, "n_mix": 3},
          "gan": {"hidden": 32, "latent": 8, "channels": 8, "critic_channels": 8},
          "diffusion": {"channels": 16, "n_blocks": 2, "emb": 16, "sample_steps": 4}}
 
@@ -129,6 +129,43 @@ def test_flow_logdet_matches_numerical_jacobian():
         jac = torch.autograd.functional.jacobian(lambda v: model(v[None], y[i:i + 1])[0][0],
                                                  x[i])
         assert torch.allclose(torch.slogdet(jac)[1], logdet[i], atol=1e-8)
+
+
+def test_flow_train_step_adds_the_sinuosity_term_of_its_samples():
+    """The flow's training loss is NLL per angle + sinuosity_weight * the mean
+    |log realised - log requested sinuosity| (capped at 1) of one sample per condition, from the
+    step's generator (so a resumed run draws the same samples)."""
+    from learned.models.base import sinuosity_error
+
+    model, g = _random_flow()
+    model.config.sinuosity_weight = 2.0
+    x = 0.3 * torch.randn(16, 6, generator=g, dtype=torch.float64)
+    y = torch.randn(16, 2, generator=g).double()       # conditions are float32 values
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    got = model.train_step((x, y), opt, generator=torch.Generator().manual_seed(4))
+    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    with torch.no_grad():
+        err = sinuosity_error(model.inverse(z, y), y).clamp(max=1.0)
+        want = model.loss((x, y)) + 2.0 * err.mean()
+    assert got == pytest.approx(float(want), rel=1e-9)
+    model.config.sinuosity_weight = 0.0
+    with torch.no_grad():
+        want = float(model.loss((x, y)))
+    assert model.train_step((x, y), opt, generator=g) == pytest.approx(want, rel=1e-9)
+
+
+def test_seqconv_is_a_padded_conv1d():
+    from learned.models.flow import SeqConv
+
+    conv = SeqConv(3, 4, kernel=3, dilation=4).double()
+    ref = torch.nn.Conv1d(3, 4, 3, padding=4, dilation=4).double()
+    with torch.no_grad():
+        ref.weight.copy_(conv.weight.view(4, 3, 3).permute(0, 2, 1))
+        ref.bias.copy_(conv.bias)
+    x = torch.randn(2, 11, 3, dtype=torch.float64)
+    assert torch.allclose(conv(x), ref(x.transpose(1, 2)).transpose(1, 2), atol=1e-12)
+    with pytest.raises(ValueError, match="kernel must be odd"):
+        SeqConv(3, 4, kernel=4)
 
 
 @pytest.mark.slow

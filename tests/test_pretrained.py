@@ -84,3 +84,32 @@ def test_shipped_models_load_and_sample(name):
     assert {"config", "data", "metrics", "training"} <= set(card)
     s = model.sample(16, generator=torch.Generator().manual_seed(0))
     assert s.shape == (16, card["config"]["n_turns"]) and torch.isfinite(s).all()
+
+
+def test_assets_found_after_a_non_editable_install(tmp_path, monkeypatch):
+    """Without a checkout beside the packages, the assets are looked up where setup.cfg's
+    data_files put them (<prefix>/share/procgen-levels), and those globs cover every
+    shipped file the learned layer reads."""
+    import configparser
+    import sys
+    from pathlib import Path
+
+    from learned import _assets
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setattr(_assets, "_CHECKOUT", tmp_path / "no-checkout")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
+    installed = tmp_path / "env" / "share" / "procgen-levels" / "models"
+    installed.mkdir(parents=True)
+    assert _assets.asset_dir("models") == installed
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg")
+    shipped = {str(p.relative_to(root)) for kind in ("rivers", "models")
+               for p in (root / "assets" / kind).iterdir()
+               if p.suffix in (".pt", ".json", ".npz")}
+    covered = set()
+    for target, sources in cfg["options.data_files"].items():
+        for pattern in sources.replace("\n", ",").split(","):
+            covered |= {str(p.relative_to(root)) for p in root.glob(pattern.strip())}
+            assert target.endswith(Path(pattern.strip()).parent.name)
+    assert shipped and shipped <= covered

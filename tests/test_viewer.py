@@ -361,7 +361,7 @@ def test_hover_readout_names_cell_height_and_river(ex):
 
 def test_help_overlay_lists_every_key(ex):
     keys = " ".join(k for k, _ in KEYS)
-    for name in ("WASD", "wheel", "N", "P", "1 2 3 4 5", "6 7 8 9", "G", "R", "C", "O", "B",
+    for name in ("WASD", "wheel", "N", "P", "1 2 3 4 5", "6 7 8 9 0", "G", "R", "C", "O", "B",
                  "Tab", "Ctrl+S", "Ctrl+Shift+S", "L", "H or F1", "Esc"):
         assert name in keys
     key(ex, pygame.K_F1)
@@ -429,6 +429,10 @@ def test_learned_generators_are_listed_and_selectable(tmp_path, monkeypatch):
         assert path.name == "map_continent_seed7_learned-tiny.png"
         key(explorer, pygame.K_8)                                   # no third model
         assert explorer.shown[0].key.generator == "learned:tiny"
+        explorer.learned = [f"learned:{n}" for n in "abcdef"]        # five keys: 6-9, 0
+        key(explorer, pygame.K_0)
+        assert explorer.generators[0] == "learned:e"
+        assert "0 learned:e" in explorer.help_notes()[0]
     finally:
         explorer.close()
 

@@ -31,7 +31,7 @@ from .worker import DIED, Job, Layers, LevelKey, make_worker
 
 __all__ = ["Explorer", "Options", "KEYS", "BUILTIN_ORDER", "unique_path"]
 
-#: River generators on the number keys 1..5, in order; learned models follow on 6..9.
+#: River generators on the number keys 1..5, in order; learned models follow on 6..9 and 0.
 BUILTIN_ORDER = ("flow", "walker", "persistent", "sine", "downhill")
 _LABELS = {"flow": "flow", "walker": "coin-flip walker", "persistent": "persistent walker",
            "sine": "sine curve", "downhill": "downhill walker", "none": "no rivers"}
@@ -44,7 +44,7 @@ KEYS = (
     ("N / Shift+N", "new seed / back to the previous seed"),
     ("P / Shift+P", "next / previous terrain preset"),
     ("1 2 3 4 5", "rivers: flow, coin-flip walker, persistent, sine curve, downhill"),
-    ("6 7 8 9", "rivers: learned generators (when installed)"),
+    ("6 7 8 9 0", "rivers: learned generators (when installed)"),
     ("G", "layer: hillshade"),
     ("R", "layer: rivers"),
     ("C", "layer: contours"),
@@ -61,8 +61,11 @@ KEYS = (
 _PAN = {pygame.K_LEFT: (-1, 0), pygame.K_a: (-1, 0), pygame.K_RIGHT: (1, 0),
         pygame.K_d: (1, 0), pygame.K_UP: (0, -1), pygame.K_w: (0, -1),
         pygame.K_DOWN: (0, 1), pygame.K_s: (0, 1)}
-_NUMBERS = {**{getattr(pygame, f"K_{n}"): n for n in range(1, 10)},
-            **{getattr(pygame, f"K_KP{n}"): n for n in range(1, 10)}}
+#: Number keys -> 1..10 (0 is the tenth, after 9, as on the keyboard).
+_NUMBERS = {**{getattr(pygame, f"K_{n}"): n or 10 for n in range(10)},
+            **{getattr(pygame, f"K_KP{n}"): n or 10 for n in range(10)}}
+#: How many learned generators get a key (6..9, 0).
+LEARNED_KEYS = 10 - len(BUILTIN_ORDER)
 _ZOOM_IN = {pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS}
 _ZOOM_OUT = {pygame.K_MINUS, pygame.K_KP_MINUS, pygame.K_UNDERSCORE}
 _LAYER_KEYS = {pygame.K_g: "hillshade", pygame.K_r: "rivers", pygame.K_c: "contours",
@@ -416,13 +419,13 @@ class Explorer:
 
     def generator_keys(self) -> list[str]:
         """Generators on the number keys 1.., builtins first, then learned ones."""
-        return list(BUILTIN_ORDER) + (self.learned or [])[:4]
+        return list(BUILTIN_ORDER) + (self.learned or [])[:LEARNED_KEYS]
 
     def choose_generator(self, number: int) -> None:
         """Number key ``number``: the river generator of the active pane."""
         keys = self.generator_keys()
         if number > len(keys):
-            if number <= len(BUILTIN_ORDER) + 4:  # a learned key: say why it is empty
+            if number <= len(BUILTIN_ORDER) + LEARNED_KEYS:  # a learned key: say why empty
                 note = self.learned_note or f"no learned generator on key {number}"
                 self._toast(f"{number}: {note}", overlay.ACCENT, 6.0)
             return
@@ -809,9 +812,9 @@ class Explorer:
     def help_notes(self) -> list:
         """The lines under the key list: generators on the number keys, where files go."""
         gens = self.generator_keys()
-        notes = ["number keys: " + ", ".join(f"{n} {g}" for n, g in enumerate(gens, 1))]
+        notes = ["number keys: " + ", ".join(f"{n % 10} {g}" for n, g in enumerate(gens, 1))]
         if not self.learned:
-            notes.append((f"6-9: {self.learned_note}", overlay.ACCENT))
+            notes.append((f"6-9, 0: {self.learned_note}", overlay.ACCENT))
         notes.append(f"saving to {self.out.resolve()}")
         notes.append(f"files are named like map_{self.preset}_seed{self.seed}_"
                      f"{self.generators[0].replace(':', '-')}.png; none is overwritten")

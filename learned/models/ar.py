@@ -56,7 +56,11 @@ class ARModel(RiverModel):
         return logits, mu, log_s.clamp(-7.0, 5.0)
 
     def log_prob(self, x, y=None):                                             # (B,) nats
-        y = self.condition(x.shape[0], y)
+        return self.log_prob_given(x, self.condition(x.shape[0], y))
+
+    def log_prob_given(self, x, y):
+        """log p(x | y) (B,) for an already encoded condition y (B, y_dim) of any width
+        (the VAE's decoder conditions on (z, y))."""
         u = x / self.x_scale                                                   # (B, D)
         prev = F.pad(u[:, :-1], (1, 0))                                        # (B, D)
         out, _ = self.gru(self._inputs(prev, y, 0), self._init_state(y))       # (B, D, H)

@@ -16,12 +16,15 @@ buffers, so a ``state_dict`` holds everything ``sample`` and ``log_prob`` need.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from learned import data as _data
+from learned._conditions import Conditioned
 from learned.baselines import wrap_angle
 
-__all__ = ["RiverModel", "encode_y", "decode_y", "wrap_angle"]
+__all__ = ["RiverModel", "encode_y", "decode_y", "wrap_angle", "sinuosity_of",
+           "sinuosity_error"]
 
 
 def encode_y(sinuosity, length_km) -> torch.Tensor:
@@ -36,15 +39,46 @@ def decode_y(y: torch.Tensor) -> dict:
     return _data.decode_y(torch.as_tensor(y))
 
 
-class RiverModel(nn.Module):
+def _headings(x):
+    """Heading of each of the D+1 segments, the first along +x: (B, D+1)."""
+    return F.pad(torch.cumsum(x, dim=1), (1, 0))
+
+
+def sinuosity_of(x):
+    """Sinuosity (arc length / chord) of the equal-step path with turning angles x, (B,);
+    differentiable.
+
+    Examples
+    --------
+    >>> float(sinuosity_of(torch.zeros(1, 5)))
+    1.0
+    """
+    h = _headings(x)
+    chord = torch.stack([torch.cos(h).sum(1), torch.sin(h).sum(1)], 1).norm(dim=1)
+    return h.shape[1] / chord.clamp_min(1e-3)
+
+
+def sinuosity_error(x, y):
+    """|log realised - log requested sinuosity| per river, (B,): the auxiliary term with
+    which a sampler is told to honour the condition (turning angles x in radians, y
+    encoded).
+
+    Examples
+    --------
+    >>> y = encode_y([1.0], [100.0])
+    >>> float(sinuosity_error(torch.zeros(1, 8), y)) < 1e-6
+    True
+    """
+    requested = torch.log(decode_y(y)["sinuosity"].to(x.dtype))
+    return (torch.log(sinuosity_of(x)) - requested).abs()
+
+
+class RiverModel(Conditioned):
     """Base class: conditions, data statistics, and the default loss (NLL per angle).
 
     Subclasses set ``self.n_turns`` and implement ``log_prob(x, y)`` (per river, summed over
     angles, in nats) and ``_sample(n, y, generator, temperature)``.
     """
-
-    #: Rows of training conditions kept for unconditional sampling.
-    Y_BANK = 4096
 
     @classmethod
     def get_default_config(cls):
@@ -57,7 +91,6 @@ class RiverModel(nn.Module):
             raise ValueError(f"n_turns must be >= 2, got {n_turns}")
         self.n_turns = int(n_turns)
         self.register_buffer("x_scale", torch.tensor(0.1))            # std of the angles
-        self.register_buffer("y_bank", torch.zeros(1, 2))              # (M, 2) encoded y
 
     # -- data ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -73,41 +106,6 @@ class RiverModel(nn.Module):
         self.y_bank = y.float().clone()
         return self
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        bank = state_dict.get(prefix + "y_bank")
-        if bank is not None and bank.ndim == 2 and bank.shape[1] == 2:
-            self.y_bank = torch.empty_like(bank)     # the bank's length is the data's
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    # -- conditions ------------------------------------------------------------------------
-    def condition(self, n: int, y=None, *, generator=None) -> torch.Tensor:
-        """The (n, 2) encoded condition for ``sample``: drawn from the bank when y is None."""
-        if y is None:
-            idx = torch.randint(self.y_bank.shape[0], (n,), generator=generator)
-            return self.y_bank[idx]
-        if isinstance(y, dict):
-            unknown = set(y) - {"sinuosity", "length_km"}
-            if unknown:
-                raise ValueError(f"y keys must be 'sinuosity' and 'length_km', got "
-                                 f"{sorted(y)}")
-            bank = decode_y(self.y_bank)
-            if "sinuosity" in y and "length_km" in y:
-                s, length = y["sinuosity"], y["length_km"]
-            else:   # the missing one from the data's own distribution
-                idx = torch.randint(self.y_bank.shape[0], (n,), generator=generator)
-                s = y.get("sinuosity", bank["sinuosity"][idx])
-                length = y.get("length_km", bank["length_km"][idx])
-            y = encode_y(s, length)
-        y = torch.as_tensor(y, dtype=torch.float32)
-        if y.ndim == 1:
-            y = y.reshape(1, 2)
-        if y.shape[0] == 1:
-            y = y.expand(n, 2)
-        if y.shape != (n, 2):
-            raise ValueError(f"y must have shape (2,), (1, 2) or ({n}, 2), got "
-                             f"{tuple(y.shape)}")
-        return y
-
     # -- interface -------------------------------------------------------------------------
     def loss(self, batch) -> torch.Tensor:
         """Mean negative log-likelihood in nats per turning angle."""
@@ -116,6 +114,16 @@ class RiverModel(nn.Module):
 
     def log_prob(self, x: torch.Tensor, y=None) -> torch.Tensor:   # (B,) nats per river
         raise NotImplementedError
+
+    def _descend(self, loss, optimizer, grad_clip: float = 0.0) -> float:
+        """One optimiser step down ``loss`` (gradients clipped to norm ``grad_clip`` when
+        set), for the families' ``train_step`` hooks. Returns the loss."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip:
+            nn.utils.clip_grad_norm_(self.parameters(), grad_clip)
+        optimizer.step()
+        return float(loss.detach())
 
     @torch.no_grad()
     def sample(self, n: int, y=None, *, generator=None, temperature: float = 1.0):

@@ -122,12 +122,7 @@ class DiffusionModel(RiverModel):
         """One optimiser step on the flow-matching loss (the loss draws noise and times from
         ``generator``, which the training loop derives from the seed and the step)."""
         loss = self.loss(batch, generator=generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            nn.utils.clip_grad_norm_(self.parameters(), grad_clip)
-        optimizer.step()
-        return float(loss.detach())
+        return self._descend(loss, optimizer, grad_clip)
 
     @torch.no_grad()
     def validation_score(self, x, y):

@@ -13,6 +13,12 @@ x (B, D) turning angles, D = T-2  ->  z (B, D) ~ N(0, I), given y (B, 2):
 
 log p(x | y) = log N(z; 0, I) + sum of the log-determinants (change of variables).
 
+Training minimises the NLL plus ``sinuosity_weight`` times the sinuosity error of one sample
+per condition (see :meth:`FlowModel.train_step`): on likelihood alone the flow's samples
+missed the requested sinuosity by a median 0.11, as sinuosity is a property of the whole path
+that local coupling layers see only piecemeal. The conditioners are channels-last
+convolutions (:class:`SeqConv`), which sample about twice as fast on CPU as ``nn.Conv1d``.
+
 Durkan, C., Bekasov, A., Murray, I. & Papamakarios, G. (2019). "Neural Spline Flows".
 NeurIPS. The spline below is written from the paper's equations (4)-(8) and its appendix A.3.
 """
@@ -26,9 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RiverModel
+from .base import RiverModel, sinuosity_error
 
-__all__ = ["FlowModel", "rq_spline"]
+__all__ = ["FlowModel", "SeqConv", "rq_spline"]
 
 
 def rq_spline(x, w, h, d, *, inverse=False, bound=3.0, min_width=1e-3, min_height=1e-3,
@@ -121,15 +127,59 @@ class MarginalSpline(nn.Module):
         return out, ld.sum(-1)
 
 
-class _ResBlock(nn.Module):
-    def __init__(self, channels: int, kernel: int, dilation: int):
-        super().__init__()
-        pad = dilation * (kernel - 1) // 2
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad, dilation=dilation)
-        self.conv2 = nn.Conv1d(channels, channels, 1)
+class SeqConv(nn.Module):
+    """A 1-D convolution over (B, L, C) channels-last sequences, zero-padded to length L.
 
-    def forward(self, h):
-        return h + self.conv2(F.gelu(self.conv1(F.gelu(h))))
+    Written as one matrix product of the ``kernel`` shifted copies (im2col): for the few
+    dozen channels here that runs about twice as fast on CPU as ``nn.Conv1d`` on (B, C, L),
+    and keeping channels last makes every 1x1 step a plain ``nn.Linear``. ``weight[o, i *
+    c_in + c]`` is tap ``i`` of input channel ``c`` (``Conv1d``'s ``weight[o, c, i]``).
+
+    Examples
+    --------
+    >>> conv = SeqConv(2, 3, kernel=5, dilation=2)
+    >>> ref = nn.Conv1d(2, 3, 5, padding=4, dilation=2)
+    >>> with torch.no_grad():
+    ...     ref.weight.copy_(conv.weight.view(3, 5, 2).permute(0, 2, 1))
+    ...     _ = ref.bias.copy_(conv.bias)
+    >>> x = torch.randn(4, 9, 2)
+    >>> torch.allclose(conv(x), ref(x.transpose(1, 2)).transpose(1, 2), atol=1e-6)
+    True
+    """
+
+    def __init__(self, c_in: int, c_out: int, *, kernel: int, dilation: int = 1):
+        super().__init__()
+        if kernel % 2 != 1:
+            raise ValueError(f"kernel must be odd, got {kernel}")
+        self.kernel, self.dilation = kernel, dilation
+        ref = nn.Conv1d(c_in, c_out, kernel)          # Conv1d's default initialisation
+        self.weight = nn.Parameter(ref.weight.detach().permute(0, 2, 1).reshape(c_out, -1))
+        self.bias = nn.Parameter(ref.bias.detach().clone())
+
+    def forward(self, h):                                                      # (B, L, C)
+        length, d = h.shape[1], self.dilation
+        pad = d * (self.kernel - 1) // 2
+        hp = F.pad(h, (0, 0, pad, pad))
+        cols = torch.cat([hp[:, i * d:i * d + length] for i in range(self.kernel)], -1)
+        return F.linear(cols, self.weight, self.bias)
+
+
+class _ResBlock(nn.Module):
+    """Dilated residual block; y (and, with ``pooled``, the mean of the features over the
+    whole river) enters as a per-channel bias, so every position knows the condition and
+    the river's global state, which a local convolution alone cannot see."""
+
+    def __init__(self, channels: int, kernel: int, dilation: int, y_dim: int, pooled: bool):
+        super().__init__()
+        self.pooled = pooled
+        self.bias = nn.Linear(y_dim + (channels if pooled else 0), channels)
+        self.conv1 = SeqConv(channels, channels, kernel=kernel, dilation=dilation)
+        self.conv2 = nn.Linear(channels, channels)
+
+    def forward(self, h, y):                                                   # (B, L, C)
+        ctx = torch.cat([y, h.mean(1)], 1) if self.pooled else y
+        g = F.gelu(h + self.bias(ctx)[:, None, :])
+        return h + self.conv2(F.gelu(self.conv1(g)))
 
 
 class Coupling(nn.Module):
@@ -144,26 +194,30 @@ class Coupling(nn.Module):
     """
 
     def __init__(self, mask: torch.Tensor, y_dim: int, hidden: int, bins: int, bound: float,
-                 *, kernel: int = 5, dilations=(1, 2, 4)):
+                 *, kernel: int = 5, dilations=(1, 2, 4), pooled: bool = True):
         super().__init__()
         self.register_buffer("keep_mask", mask.float(), persistent=False)
         self.register_buffer("move", torch.nonzero(~mask)[:, 0], persistent=False)
         self.register_buffer("pos", torch.linspace(-1.0, 1.0, len(mask)), persistent=False)
         self.bins, self.bound = bins, bound
-        self.inp = nn.Conv1d(3 + y_dim, hidden, kernel, padding=(kernel - 1) // 2)
-        self.blocks = nn.Sequential(*[_ResBlock(hidden, kernel, d) for d in dilations])
-        self.out = nn.Conv1d(hidden, 3 * bins - 1, 1)
+        self.inp = SeqConv(3 + y_dim, hidden, kernel=kernel)
+        self.blocks = nn.ModuleList(_ResBlock(hidden, kernel, d, y_dim, pooled)
+                                    for d in dilations)
+        self.out = nn.Linear(hidden, 3 * bins - 1)
         nn.init.zeros_(self.out.weight)          # identity at initialisation
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x, y, inverse=False):                                    # x: (B, D)
         b, d = x.shape
         k = self.bins
-        chans = torch.stack([x * self.keep_mask, self.keep_mask.expand(b, d),
-                             self.pos.to(x.dtype).expand(b, d)], dim=1)          # (B, 3, D)
-        chans = torch.cat([chans, y[:, :, None].to(x.dtype).expand(b, y.shape[1], d)], 1)
-        params = self.out(self.blocks(self.inp(chans)))                        # (B, 3K-1, D)
-        params = params[:, :, self.move].transpose(1, 2)                       # (B, Dm, 3K-1)
+        y = y.to(x.dtype)
+        chans = torch.cat([torch.stack([x * self.keep_mask, self.keep_mask.expand(b, d),
+                                        self.pos.to(x.dtype).expand(b, d)], dim=-1),
+                           y[:, None, :].expand(b, d, y.shape[1])], -1)         # (B, D, 3+Y)
+        h = self.inp(chans)
+        for block in self.blocks:
+            h = block(h, y)
+        params = self.out(h[:, self.move])                                     # (B, Dm, 3K-1)
         w, h, dd = params[..., :k], params[..., k:2 * k], params[..., 2 * k:]
         moved, ld = rq_spline(x[:, self.move], w, h, dd, inverse=inverse, bound=self.bound)
         out = x.clone()
@@ -179,11 +233,13 @@ class FlowModel(RiverModel):
         n_turns: int = 126          # D = T - 2 angles per river
         y_dim: int = 2              # (sinuosity, log10 length), encoded
         n_layers: int = 8           # coupling layers
-        hidden: int = 64            # channels of each convolutional conditioner
+        hidden: int = 32            # channels of each convolutional conditioner
         kernel: int = 5             # conditioner kernel size (dilations 1, 2, 4)
+        pooled: bool = True         # conditioner blocks see the river-wide mean feature
         bins: int = 8               # spline bins of the coupling layers
         tail_bound: float = 4.0     # coupling splines act on [-B, B] (standardised units)
         marginal_bins: int = 16     # bins of the first, per-position spline
+        sinuosity_weight: float = 1.0   # weight of the samples' sinuosity term (0: pure MLE)
 
     def __init__(self, config: "FlowModel.Config"):
         super().__init__(config.n_turns)
@@ -197,7 +253,8 @@ class FlowModel(RiverModel):
         masks = [pos % 2 == 0, pos % 2 == 1, (pos // 2) % 2 == 0, (pos // 2) % 2 == 1]
         self.layers = nn.ModuleList(
             Coupling(masks[i % 4], config.y_dim, config.hidden, config.bins,
-                     config.tail_bound, kernel=config.kernel) for i in range(config.n_layers))
+                     config.tail_bound, kernel=config.kernel, pooled=config.pooled)
+            for i in range(config.n_layers))
 
     @torch.no_grad()
     def fit_data(self, turns, y, *, generator=None):
@@ -231,6 +288,33 @@ class FlowModel(RiverModel):
         base = -0.5 * (z ** 2).sum(-1) - 0.5 * self.n_turns * math.log(2 * math.pi)
         return base + logdet
 
+    def train_step(self, batch, optimizer, *, generator, grad_clip=0.0):
+        """One optimiser step on the NLL per angle plus ``sinuosity_weight`` times the mean
+        |log realised - log requested sinuosity| (capped at 1) of one sample per batch
+        condition.
+
+        Why the second term: likelihood alone leaves the realised sinuosity of the flow's
+        samples loose (median error 0.11 at sinuosity_weight 0), since sinuosity is a
+        property of the whole path that the local coupling layers only see piecemeal. The
+        term goes through the sampler (the inverse pass), as in the GAN. Returns the loss.
+        """
+        x, y = batch
+        y = self.condition(x.shape[0], y)
+        loss = self.loss((x, y))
+        if self.config.sinuosity_weight:
+            z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            # capped: a sample whose path nearly closes on itself has a huge sinuosity and
+            # a gradient ~ 1/chord that would swamp the step; the likelihood handles those
+            err = sinuosity_error(self.inverse(z, y), y).clamp(max=1.0)
+            loss = loss + self.config.sinuosity_weight * err.mean()
+        return self._descend(loss, optimizer, grad_clip)
+
+    #: Rivers per inverse pass when sampling: the conditioner's activations for a few
+    #: hundred rivers stay in cache, which samples 1.3-2x faster per river than one pass
+    #: over 2,000 (measured on a 2-core CPU).
+    SAMPLE_CHUNK = 512
+
     def _sample(self, n, y, generator, temperature):
         z = torch.randn(n, self.n_turns, generator=generator) * temperature
-        return self.inverse(z, y)
+        k = self.SAMPLE_CHUNK
+        return torch.cat([self.inverse(z[i:i + k], y[i:i + k]) for i in range(0, n, k)])

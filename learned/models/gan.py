@@ -35,27 +35,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .base import RiverModel, decode_y
+from .base import RiverModel, _headings, sinuosity_error, sinuosity_of
 
 __all__ = ["GANModel", "path_channels", "sinuosity_of"]
-
-
-def _headings(x):
-    """Heading of each of the D+1 segments, the first along +x: (B, D+1)."""
-    return F.pad(torch.cumsum(x, dim=1), (1, 0))
-
-
-def sinuosity_of(x):
-    """Sinuosity (arc length / chord) of the equal-step path with turning angles x, (B,).
-
-    Examples
-    --------
-    >>> float(sinuosity_of(torch.zeros(1, 5)))
-    1.0
-    """
-    h = _headings(x)
-    chord = torch.stack([torch.cos(h).sum(1), torch.sin(h).sum(1)], 1).norm(dim=1)
-    return h.shape[1] / chord.clamp_min(1e-3)
 
 
 def path_channels(x):
@@ -203,8 +185,7 @@ class GANModel(RiverModel):
                 nn.utils.clip_grad_norm_(c_params, grad_clip)
             optimizer.step()
         fake = self._fake(y, generator)
-        requested = torch.log(decode_y(y)["sinuosity"].float())
-        sin_err = (torch.log(sinuosity_of(fake * self.x_scale)) - requested).abs().mean()
+        sin_err = sinuosity_error(fake * self.x_scale, y).mean()
         g_loss = -self._score(fake, y).mean() + self.config.sinuosity_weight * sin_err
         optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -232,7 +213,7 @@ class GANModel(RiverModel):
         sf, sr = _stats(fake), _stats(x)
         w = torch.stack([_w1(sf[:, j], sr[:, j]) / sr[:, j].double().std().clamp_min(1e-9)
                          for j in range(sr.shape[1])])
-        sin_err = (sf[:, 0] - torch.log(decode_y(y)["sinuosity"])).abs().median()
+        sin_err = sinuosity_error(fake, y).median()
         return float(w.mean() + sin_err)
 
     # -- sampling ----------------------------------------------------------------------------

@@ -209,16 +209,20 @@ def test_table_marks_estimates_and_shows_a_dash_without_likelihood():
     from learned import evaluate as E
     row = {"c2st_gb": 0.6, "c2st_cnn": 0.6, "mmd2": 0.001, "sinuosity_mae": 0.05,
            "memorisation": 1.0, "samples_per_s": 1000.0,
-           "w_ratio": {k: 1.0 for k in M.STATS}}
+           "w_ratio": {k: 1.0 for k in E.W_STATS}, "self_intersection": 0.01}
     rows = {"vae": {**row, "nll": 0.4321, "nll_kind": "estimate"},
             "gan": {**row, "nll": None, "nll_kind": None}}
-    ref = {"c2st_gb": 0.5, "c2st_cnn": 0.5, "mmd2": 0.0, "memorisation": 1.0}
+    ref = {"c2st_gb": 0.5, "c2st_cnn": 0.5, "mmd2": 0.0, "memorisation": 1.0,
+           "self_intersection": 0.0}
     table = E.markdown_table(rows, ref, meta={"source": "synthetic", "n_test": 1,
                                               "n_train": 1, "n_turns": 1, "threads": 1})
     vae_line = next(r for r in table.splitlines() if r.startswith("| vae "))
     gan_line = next(r for r in table.splitlines() if r.startswith("| gan "))
     assert "≈0.4321" in vae_line
     assert gan_line.split(" | ")[1] == "—"
+    head = table.splitlines()[2].split(" | ")
+    assert "self-intersecting" in head and "W self_intersection" not in head
+    assert vae_line.split(" | ")[head.index("self-intersecting")] == "0.010"
 
 
 @pytest.mark.slow

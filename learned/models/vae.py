@@ -238,13 +238,9 @@ class VAEModel(RiverModel):
         ya, yb = self.condition(1, y_a), self.condition(1, y_b)
         za, _ = self.encode(torch.as_tensor(x_a, dtype=torch.float32).reshape(1, -1), ya)
         zb, _ = self.encode(torch.as_tensor(x_b, dtype=torch.float32).reshape(1, -1), yb)
-        state = gen.get_state()
-        out = []
-        for t in torch.linspace(0, 1, steps).tolist():
-            gen.set_state(state)
-            out.append(self.decode((1 - t) * za + t * zb, (1 - t) * ya + t * yb,
-                                   generator=gen, temperature=temperature))
-        return torch.cat(out)
+        t = torch.linspace(0, 1, steps)[:, None]
+        return self._decode_rewound((1 - t) * za + t * zb, (1 - t) * ya + t * yb, gen,
+                                    temperature)
 
     @torch.no_grad()
     def reconstruct(self, x, y=None, *, generator=None, temperature: float = 0.5):
@@ -253,11 +249,16 @@ class VAEModel(RiverModel):
         y = self.condition(x.shape[0], y)
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
         mu, _ = self.encode(x, y)
-        state = gen.get_state()
+        return self._decode_rewound(mu, y, gen, temperature)
+
+    def _decode_rewound(self, z, y, generator, temperature):
+        """Decode each row of (z, y) with the generator rewound to its current state, so
+        every row draws the same random numbers. (B, D) radians."""
+        state = generator.get_state()
         out = []
-        for i in range(x.shape[0]):
-            gen.set_state(state)
-            out.append(self.decode(mu[i:i + 1], y[i:i + 1], generator=gen,
+        for i in range(z.shape[0]):
+            generator.set_state(state)
+            out.append(self.decode(z[i:i + 1], y[i:i + 1], generator=generator,
                                    temperature=temperature))
         return torch.cat(out)
 

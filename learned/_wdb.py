@@ -405,8 +405,18 @@ def project(lonlat, lat0: float, lon0: float) -> np.ndarray:
 
 
 # -- smoothing and resampling ------------------------------------------------------------------
+def _ceil(x: float) -> int:
+    """``ceil`` that ignores rounding noise: 7308.000000000001 is 7308, not 7309.
+
+    The build's counts (densifying steps, kernel half-widths) are whole numbers in exact
+    arithmetic; a plain ``ceil`` turns the last-bit noise of a different CPU's maths into a
+    different count and so a visibly different river.
+    """
+    return int(math.ceil(x - 1e-9 * max(1.0, abs(x))))
+
+
 def _gaussian_kernel(sigma_steps: float) -> np.ndarray:
-    half = max(1, int(math.ceil(4.0 * sigma_steps)))
+    half = max(1, _ceil(4.0 * sigma_steps))
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_steps) ** 2)
     return k / k.sum()
 
@@ -450,7 +460,12 @@ def smooth(path, sigma, *, step=None) -> np.ndarray:
         raise ValueError(f"sigma must be > 0, got {sigma}")
     step = sigma / 4.0 if step is None else float(step)
     length = float(_paths.arc_length(p)[-1])
-    m = max(2, int(math.ceil(length / step)) + 1)
+    return _smooth_dense(p, sigma, max(1, _ceil(length / step)), length)
+
+
+def _smooth_dense(p, sigma, n_steps, length):
+    """:func:`smooth` with the number of densifying steps given, not derived from a step."""
+    m = n_steps + 1
     dense = _paths.resample(p, m)
     kern = _gaussian_kernel(sigma / (length / (m - 1)) if length > 0 else 1.0)
     pad = len(kern) // 2
@@ -508,8 +523,10 @@ def smooth_resample(path, n_points: int, *, sigma_frac: float = 0.5,
     p = np.asarray(path, dtype=np.float64)
     length = float(_paths.arc_length(p)[-1])
     ds = length / (n_points - 1)
-    k = max(4, int(math.ceil(ds / max_dense_step)))
-    sm = smooth(p, sigma_frac * ds, step=ds / k)
+    k = max(4, _ceil(ds / max_dense_step))
+    # ds is k steps by construction: pass the count, since ceil(length / (ds / k)) can land
+    # one step above k * (n_points - 1) by rounding, differently on different CPUs.
+    sm = _smooth_dense(p, sigma_frac * ds, k * (n_points - 1), length)
     return _paths.resample(sm, n_points)
 
 
@@ -551,7 +568,36 @@ def split_of_tile(tile, *, salt: str = "wdb2-rivers-v1",
 
 # -- the build ---------------------------------------------------------------------------------
 #: Bumped whenever the builder's output changes for the same source and config.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+#: Grid each float array is rounded to before it is stored (written into the header). Far
+#: coarser than the last-bit differences between CPUs' maths libraries (~1e-15 relative), far
+#: finer than anything a model sees (1e-6 rad is 0.06 millidegrees), so a rebuild on any CPU
+#: gives the same bytes except where a value lies within ~1e-13 of a grid midpoint.
+QUANTA = {
+    "turns": 2.0 ** -20,              # rad
+    "length_km": 2.0 ** -10,          # km, about 1 m
+    "sinuosity": 2.0 ** -20,
+    "sinuosity_course": 2.0 ** -20,
+    "lat": 2.0 ** -16,                # degrees, about 1.7 m
+    "lon": 2.0 ** -16,
+}
+
+
+def quantise(values, quantum: float) -> np.ndarray:
+    """``values`` rounded to the nearest multiple of ``quantum``, as float32 (exact there).
+
+    >>> quantise([0.1, -2.5e-7], 2.0 ** -20)
+    array([ 1.0000038e-01, -1.9073486e-07], dtype=float32)
+    """
+    return (np.round(np.asarray(values, dtype=np.float64) / quantum) * quantum).astype(np.float32)
+
+
+def _mean_std(v: list[float]) -> tuple[float, float]:
+    """Mean and (population) standard deviation by exactly rounded sums (no SIMD ordering)."""
+    mean = math.fsum(v) / len(v)
+    return mean, math.sqrt(math.fsum((t - mean) ** 2 for t in v) / len(v))
+
 
 #: What each array of the file holds (written into its header).
 FIELD_MEANINGS = {
@@ -611,7 +657,7 @@ def process_course(lonlat: np.ndarray, config: BuildConfig):
                                                   max_dense_step=config.max_dense_step_km))
     if not np.all(np.isfinite(turns)):
         return None, "degenerate"
-    return {"turns": turns.astype(np.float32), "length_km": length,
+    return {"turns": turns, "length_km": length,
             "sinuosity_course": length / chord, "lat": lat, "lon": lon,
             "raw_turns": raw_turns, "vertex_turns": _paths.turning_angles(km)}, "ok"
 
@@ -644,7 +690,7 @@ def build_arrays(config: BuildConfig = BuildConfig(), *, progress: bool = True,
             recs.append(rec)
         bar.update()
     bar.close()
-    turns = np.stack([r["turns"] for r in recs])
+    turns = quantise(np.stack([r["turns"] for r in recs]), QUANTA["turns"])
     shapes = _paths.angles_to_path(turns.astype(np.float64))
     lat = np.array([r["lat"] for r in recs])
     lon = np.array([r["lon"] for r in recs])
@@ -652,19 +698,22 @@ def build_arrays(config: BuildConfig = BuildConfig(), *, progress: bool = True,
     split = split_of_tile(tile, salt=config.split_salt, fractions=config.split_fractions)
     arrays = {
         "turns": turns,
-        "length_km": np.array([r["length_km"] for r in recs], dtype=np.float32),
-        "sinuosity": np.asarray(_paths.sinuosity(shapes), dtype=np.float32),
-        "sinuosity_course": np.array([r["sinuosity_course"] for r in recs], dtype=np.float32),
-        "lat": lat.astype(np.float32),
-        "lon": lon.astype(np.float32),
+        "length_km": quantise([r["length_km"] for r in recs], QUANTA["length_km"]),
+        "sinuosity": quantise(_paths.sinuosity(shapes), QUANTA["sinuosity"]),
+        "sinuosity_course": quantise([r["sinuosity_course"] for r in recs],
+                                     QUANTA["sinuosity_course"]),
+        "lat": quantise(lat, QUANTA["lat"]),
+        "lon": quantise(lon, QUANTA["lon"]),
         "tile": tile.astype(np.int16),
         "split": split.astype(np.int8),
         "segment": np.array([r["segment"] for r in recs], dtype=np.int32),
         "n_segments": np.array([r["n_segments"] for r in recs], dtype=np.int16),
     }
     train = arrays["split"] == 0
-    y_raw = np.stack([arrays["sinuosity"].astype(np.float64),
-                      np.log10(arrays["length_km"].astype(np.float64))], axis=1)[train]
+    # Scalar libm maths and exact sums: numpy's SIMD log10 and pairwise sums can differ in
+    # the last bit between CPUs, and these two numbers normalise every model's condition.
+    y_stats = [_mean_std([float(v) for v in arrays["sinuosity"][train]]),
+               _mean_std([math.log10(float(v)) for v in arrays["length_km"][train]])]
     vertex = np.concatenate([r["vertex_turns"] for r in recs])
     raw = np.stack([r["raw_turns"] for r in recs])
     header = {
@@ -694,8 +743,9 @@ def build_arrays(config: BuildConfig = BuildConfig(), *, progress: bool = True,
             "exact_zero_smoothed": float(np.mean(np.abs(turns) < 1e-12)),
         },
         "y_fields": ["sinuosity", "log10_length_km"],
-        "y_mean": [float(v) for v in y_raw.mean(axis=0)],
-        "y_std": [float(v) for v in y_raw.std(axis=0)],
+        "y_mean": [float(f"{m:.12g}") for m, _ in y_stats],
+        "y_std": [float(f"{sd:.12g}") for _, sd in y_stats],
+        "quanta": QUANTA,
         "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape),
                        "meaning": FIELD_MEANINGS[k]} for k, v in arrays.items()},
     }

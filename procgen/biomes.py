@@ -43,6 +43,18 @@ class Biome(enum.IntEnum):
     (prairie, steppe, savanna), ``SHRUBLAND`` (woodland and scrub), ``TEMPERATE_FOREST``,
     ``RAINFOREST`` (temperate or tropical), ``TAIGA`` (boreal forest), ``TUNDRA``, ``SNOW``
     (ice caps and glaciers), ``BARE_ROCK`` (cliffs too steep for soil).
+
+    A member is an int (it compares, indexes and does arithmetic as its value) that prints
+    as its name: ``str()``, ``print`` and ``f"{b}"`` give e.g. ``TEMPERATE_FOREST``, while
+    numeric formats (``f"{b:d}"``, ``f"{b:02d}"``) and ``int(b)`` give the value.
+
+    Examples
+    --------
+    >>> from procgen.biomes import Biome
+    >>> print(Biome(6))
+    TEMPERATE_FOREST
+    >>> f"{Biome.SNOW:>6}|{Biome.SNOW:d}", Biome.SNOW == 10, int(Biome.SNOW) + 1
+    ('  SNOW|10', True, 11)
     """
 
     OCEAN = 0
@@ -57,6 +69,16 @@ class Biome(enum.IntEnum):
     TUNDRA = 9
     SNOW = 10
     BARE_ROCK = 11
+
+    def __str__(self) -> str:
+        # IntEnum prints the bare value ("6") since Python 3.11; a biome's name is what
+        # people want to read in messages and logs.
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        if spec and spec[-1] in "bcdoxXneEfFgG%":
+            return int.__format__(int(self), spec)
+        return format(self.name, spec)
 
     @property
     def color(self) -> tuple[int, int, int]:

@@ -1,28 +1,33 @@
-"""Levels into games: tile maps, the Tiled map editor, GeoJSON rivers, engine heightmaps.
+"""Levels into games and GIS: tile maps, the Tiled map editor, GeoJSON rivers, GeoTIFF
+terrain, engine heightmaps.
 
-* :func:`to_tiles` maps every cell (biome, water, river, ford) to a tile id of a tileset you
-  describe with a mapping (default :data:`DEFAULT_TILESET`, one tile per biome plus river
-  and ford tiles).
+* :func:`to_tiles` maps every cell (biome, water, river, ford) to a uint16 tile id of a
+  tileset you describe with a mapping (default :data:`DEFAULT_TILESET`, one tile per biome
+  plus river and ford tiles).
 * :func:`save_tiled` writes a map for the Tiled map editor (JSON map format, orthogonal):
-  tile layers ``ground`` and ``rivers``, an object layer ``river_lines`` holding each river
-  as a polyline with its properties, and a tileset image of colour swatches beside it.
-* :func:`save_geojson` writes the rivers as a GeoJSON FeatureCollection of LineStrings.
+  tile layers ``ground`` and ``rivers`` (zlib-compressed by default, see
+  :class:`LayerFormat`), an object layer ``river_lines`` holding each river as a polyline
+  with its properties, and a tileset image of colour swatches beside it.
+* :func:`save_geojson` writes the rivers as an RFC 7946 GeoJSON FeatureCollection of
+  LineStrings in longitude/latitude, and :func:`save_geotiff` the heights as a float32
+  GeoTIFF placed the same way (:class:`GeoFrame`), so the two overlay in QGIS.
 * :func:`save_heightmap` writes a 16-bit PNG or RAW heightmap at an engine-legal size, a
   JSON sidecar with the vertical scale, and optional per-biome splat (weight) maps.
 
-Every function here writes all its files or none: contents are built in memory first,
-each file is written atomically (:func:`procgen._io.atomic_write`), and files already
-written by a call that then fails are removed.
+Every function here writes all its files or none: contents are built in memory first, then
+written to temporary files and renamed over the targets together
+(:func:`procgen._io.atomic_write_many`), so a failed call leaves the old files as they were.
 
 Coordinates
 -----------
 * Tiled: pixels, x to the east, y to the south, origin at the map's top-left corner; cell
   ``(row, col)`` is the tile whose centre is ``((col + 0.5) * tile_width,
   (row + 0.5) * tile_height)``.
-* GeoJSON: metres in a local plane, **x = col * cell_size** (east) and
-  **y = -row * cell_size** (north up, so rows run to negative y), origin at the centre of
-  cell (0, 0). These are not longitude/latitude: RFC 7946 expects WGS 84, so tell your GIS
-  the data is in a local projected (engineering) frame.
+* GeoJSON and GeoTIFF: WGS 84 longitude/latitude (EPSG:4326) in a local equirectangular
+  frame whose centre, the centre of the map, lies at ``geo_origin = (lat, lon)``; see
+  :class:`GeoFrame` for the formulas and their error. GeoJSON features also carry each
+  vertex's ``row`` and ``col`` (metres east = ``col * cell_size``, south =
+  ``row * cell_size``).
 * Heightmaps: row-major, **first row = north edge** (row 0 of the level), first sample of
   each row = west edge.
 
@@ -36,22 +41,28 @@ Coordinates
 
 from __future__ import annotations
 
+import base64
 import enum
+import gzip
 import io
 import json
+import math
 import os
-from dataclasses import dataclass
+import re
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write, check_writable_target
-from ._validate import check_enum, check_int
+from ._io import atomic_write_many
+from ._validate import check_enum, check_float, check_int
 from .biomes import Biome
 
 __all__ = ["TILE_KEYS", "DEFAULT_TILESET", "TILE_COLORS", "to_tiles", "tileset_image",
-           "tiled_map", "save_tiled", "rivers_geojson", "save_geojson", "HeightmapFormat",
-           "SplatLayout", "HeightmapExport", "biome_weights", "raw16_bytes", "save_heightmap",
+           "LayerFormat", "tiled_map", "save_tiled", "GeoFrame", "rivers_geojson",
+           "save_geojson", "geotiff_bytes", "save_geotiff", "HeightmapFormat", "SplatLayout",
+           "HeightmapExport", "biome_weights", "raw16_bytes", "save_heightmap",
            "TILED_VERSION", "TILED_JSON_VERSION"]
 
 #: What a tileset must give a tile id for: every biome (by lower-case name) and the
@@ -65,7 +76,8 @@ DEFAULT_TILESET: dict[str, int] = {key: i for i, key in enumerate(TILE_KEYS)}
 TILE_COLORS: dict[str, tuple[int, int, int]] = {
     **{b.label: b.color for b in Biome}, "river": (40, 96, 200), "ford": (128, 176, 226)}
 
-#: Tiled release and JSON format version written into maps (read by Tiled 1.10 and later).
+#: Tiled release and JSON format version written into maps. The maps use nothing newer than
+#: Tiled 1.8: the tests open and re-export one with Tiled 1.8.2.
 TILED_VERSION = "1.10.2"
 TILED_JSON_VERSION = "1.10"
 
@@ -74,23 +86,8 @@ _MAX_TILE_ID = 65535
 
 # -- files: all or nothing -------------------------------------------------------------------
 def _write_all(files) -> list[Path]:
-    """Write ``[(path, bytes, option_name), ...]`` atomically, all or none."""
-    targets = [check_writable_target(p, name=name) for p, _, name in files]
-    if len({t.resolve() for t in targets}) != len(targets):
-        raise ValueError("output paths collide: " + ", ".join(map(str, targets)))
-    written = []
-    try:
-        for target, (_, data, name) in zip(targets, files):
-            atomic_write(target, lambda f, data=data: f.write(data), name=name)
-            written.append(target)
-    except BaseException:
-        for target in written:
-            try:
-                target.unlink()
-            except FileNotFoundError:
-                pass
-        raise
-    return written
+    """Write ``[(path, bytes, option_name), ...]``: all new, or all left as they were."""
+    return atomic_write_many(files)
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -159,7 +156,7 @@ def to_tiles(level, *, tileset=None, rivers: bool = True) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        int32 ``(rows, cols)`` tile ids.
+        uint16 ``(rows, cols)`` tile ids (tile ids are 0..65535, as in tile map formats).
 
     Examples
     --------
@@ -168,16 +165,17 @@ def to_tiles(level, *, tileset=None, rivers: bool = True) -> np.ndarray:
     >>> lv = generate_level(seed=3, shape=32, cell_size=4000.0, preset="islands")
     >>> two = {k: (0 if k in ("ocean", "lake", "river") else 1) for k in TILE_KEYS}
     >>> t = to_tiles(lv, tileset=two, rivers=False)
-    >>> bool(((t == 0) == lv.water).all())
-    True
+    >>> t.dtype, bool(((t == 0) == lv.water).all())
+    (dtype('uint16'), True)
     """
     ids = _check_tileset(tileset)
     if not isinstance(rivers, (bool, np.bool_)):
         raise TypeError(f"rivers must be True or False, got {rivers!r}")
     ground, river_tiles = _layers(level, ids)
     if rivers:
-        ground = np.where(river_tiles >= 0, river_tiles, ground).astype(np.int32)
-    return ground
+        ground = np.where(river_tiles >= 0, river_tiles, ground)
+    # Every id was checked to lie in 0..65535, so the cast is exact.
+    return ground.astype(np.uint16)
 
 
 def _swatch_colours(ids: dict[str, int]) -> dict[int, tuple[int, int, int]]:
@@ -235,14 +233,49 @@ def _river_properties(level, k, river):
     }
 
 
+class LayerFormat(enum.Enum):
+    """How a Tiled map stores its tile layers' data (each cell's gid, row by row).
+
+    * ``ZLIB``: ``"encoding": "base64", "compression": "zlib"``: the gids as little-endian
+      uint32, zlib-compressed, base64 text. Small; the default.
+    * ``GZIP``: the same with gzip compression (written with a zero timestamp, so the same
+      level gives the same bytes).
+    * ``CSV``: a plain JSON array of gids (Tiled's ``"encoding": "csv"``): easy to read
+      with any JSON parser, but large: a 1024 x 1024 continent is 4.4 MB as CSV and
+      0.30 MB with ``ZLIB`` (its layer data alone about 80 times smaller).
+
+    Tiled reads all three (the tests re-export each with Tiled 1.8.2) and keeps the choice
+    when it saves the map.
+    """
+
+    ZLIB = "zlib"
+    GZIP = "gzip"
+    CSV = "csv"
+
+
+def _encode_gids(gids: np.ndarray, layer_format: LayerFormat) -> dict:
+    """The ``data`` (and ``encoding``/``compression``) members of a tile layer."""
+    if layer_format is LayerFormat.CSV:
+        return {"encoding": "csv", "data": gids.ravel().tolist()}
+    raw = np.ascontiguousarray(gids, dtype="<u4").tobytes()
+    if layer_format is LayerFormat.ZLIB:
+        packed = zlib.compress(raw, 9)
+    else:
+        packed = gzip.compress(raw, compresslevel=9, mtime=0)
+    return {"encoding": "base64", "compression": layer_format.value,
+            "data": base64.b64encode(packed).decode("ascii")}
+
+
 def tiled_map(level, *, tileset=None, tile_size: int = 16, image: str = "tiles.png",
-              image_size=None, name: str = "procgen") -> dict:
+              image_size=None, name: str = "procgen",
+              layer_format=LayerFormat.ZLIB) -> dict:
     """The Tiled JSON map (a dict) of a level; :func:`save_tiled` writes it.
 
     Layout (Tiled JSON map format, orthogonal, fixed size, ``renderorder`` right-down):
 
     * tile layer ``ground`` (id 1): the biome tile of every cell;
     * tile layer ``rivers`` (id 2): river / ford tiles on river cells, 0 (empty) elsewhere;
+    * both tile layers store their gids as ``layer_format`` says (:class:`LayerFormat`);
     * object layer ``river_lines`` (id 3): one polyline object per river (source first,
       ``type`` ``"river"``) with properties ``index``, ``generator``, ``discharge_m3s``,
       ``order``, ``length_m``, ``width_source_m``, ``width_mouth_m``;
@@ -266,17 +299,30 @@ def tiled_map(level, *, tileset=None, tile_size: int = 16, image: str = "tiles.p
         :func:`tileset_image`.
     name : str, optional
         Tileset name.
+    layer_format : {'zlib', 'gzip', 'csv'} or LayerFormat, optional
+        How tile layer data is stored (default ``'zlib'``).
 
     Examples
     --------
+    >>> import base64, zlib
+    >>> import numpy as np
     >>> from procgen import generate_level
     >>> from procgen.export import tiled_map
     >>> lv = generate_level(seed=3, shape=(20, 30), cell_size=4000.0, preset="islands")
     >>> m = tiled_map(lv)
-    >>> m["type"], m["orientation"], m["width"], m["height"], len(m["layers"][0]["data"])
-    ('map', 'orthogonal', 30, 20, 600)
+    >>> m["type"], m["orientation"], m["width"], m["height"]
+    ('map', 'orthogonal', 30, 20)
+    >>> ground = m["layers"][0]
+    >>> ground["encoding"], ground["compression"]
+    ('base64', 'zlib')
+    >>> gids = np.frombuffer(zlib.decompress(base64.b64decode(ground["data"])), "<u4")
+    >>> gids.shape, bool((gids.reshape(20, 30) == lv.to_tiles(rivers=False) + 1).all())
+    ((600,), True)
+    >>> len(tiled_map(lv, layer_format="csv")["layers"][0]["data"])
+    600
     """
     ids = _check_tileset(tileset)
+    layer_format = check_enum("layer_format", layer_format, LayerFormat)
     tile_size = check_int("tile_size", tile_size, lo=1, hi=1024)
     count = max(ids.values()) + 1
     if image_size is None:
@@ -295,10 +341,10 @@ def tiled_map(level, *, tileset=None, tile_size: int = 16, image: str = "tiles.p
     firstgid = 1
 
     def tile_layer(layer_id, layer_name, local):
-        gids = np.where(local >= 0, local + firstgid, 0).astype(np.int64)
+        gids = np.where(local >= 0, local + firstgid, 0).astype(np.uint32)
         return {"id": layer_id, "name": layer_name, "type": "tilelayer", "width": cols,
                 "height": rows, "x": 0, "y": 0, "opacity": 1, "visible": True,
-                "data": gids.ravel().tolist()}
+                **_encode_gids(gids, layer_format)}
 
     objects = []
     for k, river in enumerate(level.rivers):
@@ -352,9 +398,12 @@ def tiled_map(level, *, tileset=None, tile_size: int = 16, image: str = "tiles.p
     }
 
 
-def save_tiled(level, path, *, tileset=None, tile_size: int = 16, image=None) -> list[Path]:
+def save_tiled(level, path, *, tileset=None, tile_size: int = 16, image=None,
+               layer_format=LayerFormat.ZLIB) -> list[Path]:
     """Write a Tiled map (``.json`` or ``.tmj``) and, unless ``image`` is given, its
     tileset image ``<stem>_tiles.png`` beside it (see :func:`tiled_map`).
+
+    Both files are new after the call, or (if it fails) both are as they were.
 
     Parameters
     ----------
@@ -369,6 +418,8 @@ def save_tiled(level, path, *, tileset=None, tile_size: int = 16, image=None) ->
         Your own tileset image (existing file); the map references it by a path relative
         to the map's folder and nothing but the map is written. Default: write colour
         swatches (:func:`tileset_image`).
+    layer_format : {'zlib', 'gzip', 'csv'} or LayerFormat, optional
+        How tile layer data is stored (default ``'zlib'``, see :class:`LayerFormat`).
 
     Returns
     -------
@@ -392,6 +443,7 @@ def save_tiled(level, path, *, tileset=None, tile_size: int = 16, image=None) ->
         raise ValueError(f"path must end in .json or .tmj, got {str(path)!r}")
     ids = _check_tileset(tileset)
     tile_size = check_int("tile_size", tile_size, lo=1, hi=1024)
+    layer_format = check_enum("layer_format", layer_format, LayerFormat)
     files = []
     if image is None:
         swatches = tileset_image(ids, tile_size=tile_size)
@@ -407,47 +459,235 @@ def save_tiled(level, path, *, tileset=None, tile_size: int = 16, image=None) ->
             size = im.size
         folder = path.parent if str(path.parent) else Path(".")
         ref = Path(os.path.relpath(image.resolve(), folder.resolve())).as_posix()
-    doc = tiled_map(level, tileset=ids, tile_size=tile_size, image=ref, image_size=size)
-    files.append((path, _json_bytes(doc), "path"))
+    doc = tiled_map(level, tileset=ids, tile_size=tile_size, image=ref, image_size=size,
+                    layer_format=layer_format)
+    files.append((path, _tiled_json_bytes(doc), "path"))
     return _write_all(files)
 
 
-# -- GeoJSON ---------------------------------------------------------------------------------
-def rivers_geojson(level) -> dict:
-    """The level's rivers as a GeoJSON FeatureCollection (RFC 7946 structure).
+def _tiled_json_bytes(doc: dict) -> bytes:
+    """Indented JSON, except that each CSV layer's gids, each polyline and each property
+    list go on one line: indenting them puts every number on a line of its own, which
+    triples the size of the file."""
+    inline = []
 
-    One ``Feature`` per river, geometry ``LineString`` from source to mouth in local metres
-    (``x = col * cell_size``, ``y = -row * cell_size``; see the module docstring), with
+    def mark(value):
+        inline.append(json.dumps(value, separators=(",", ":"), allow_nan=False))
+        return f"@@procgen-inline-{len(inline) - 1}@@"
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: mark(v) if k in ("polyline", "properties") or
+                    (k == "data" and isinstance(v, list)) else walk(v)
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    text = json.dumps(walk(doc), indent=1, allow_nan=False)
+    text = re.sub(r'"@@procgen-inline-(\d+)@@"', lambda m: inline[int(m.group(1))], text)
+    return (text + "\n").encode()
+
+
+# -- longitude/latitude: GeoJSON and GeoTIFF ------------------------------------------------
+#: WGS 84 ellipsoid: semi-major axis (metres) and flattening.
+WGS84_A = 6378137.0
+WGS84_F = 1.0 / 298.257223563
+
+
+def _check_geo_origin(geo_origin) -> tuple[float, float]:
+    if isinstance(geo_origin, (str, bytes)) or not hasattr(geo_origin, "__len__") \
+            or len(geo_origin) != 2:
+        raise ValueError(f"geo_origin must be a (latitude, longitude) pair of degrees, got "
+                         f"{geo_origin!r}")
+    lat = check_float("geo_origin latitude", geo_origin[0], lo=-90.0, hi=90.0,
+                      lo_open=True, hi_open=True)
+    lon = check_float("geo_origin longitude", geo_origin[1], lo=-180.0, hi=180.0)
+    return lat, lon
+
+
+@dataclass(frozen=True)
+class GeoFrame:
+    """Where a level lies on the Earth: WGS 84 longitude/latitude of its cells.
+
+    The map's centre is placed at ``origin = (lat0, lon0)`` and the map is laid flat on the
+    plane tangent there, north up (row 0 is the north edge), then mapped to degrees by the
+    **equirectangular projection about the origin** with the WGS 84 ellipsoid's radii of
+    curvature at ``lat0``, ``M`` (north-south) and ``N`` (east-west)::
+
+        lat = lat0 - (row - (rows - 1) / 2) * cell_size / M            * 180 / pi
+        lon = lon0 + (col - (cols - 1) / 2) * cell_size / (N cos lat0)  * 180 / pi
+
+    Both are linear in ``row`` and ``col``, so the cells form a regular grid in degrees: a
+    GeoTIFF in EPSG:4326 (:func:`save_geotiff`) holds them exactly, and rivers
+    (:func:`rivers_geojson`) lie on the terrain's cells to within rounding.
+
+    Error: on the ellipsoid, east-west distances are exact along the origin's parallel;
+    ``d`` metres north or south of it they are off by about ``tan(lat0) * d / M`` (parallels
+    shrink towards the poles; on the equator only ``d**2 / (2 M**2)`` remains): for
+    ``d`` = 50 km that is 0.003 % at latitude 0, 0.29 % at 20, 0.79 % at 45 and 1.36 % at
+    60; twice as much at 100 km. North-south distances are off by under 0.01 % within
+    100 km (the meridian's curvature barely changes). So keep maps of a few hundred km,
+    or accept a few per cent of stretch. Lengths in metres in the GeoJSON properties
+    (``length_m``, widths) are exact: they come from the level's own grid.
+
+    Attributes
+    ----------
+    shape : (int, int)
+        The level's ``(rows, cols)``.
+    cell_size : float
+        Metres per cell.
+    origin : (float, float)
+        ``(latitude, longitude)`` in degrees of the map's centre; latitude in (-90, 90),
+        longitude in [-180, 180]. Default (0, 0).
+
+    Examples
+    --------
+    >>> from procgen.export import GeoFrame
+    >>> f = GeoFrame((101, 201), 1000.0, origin=(45.0, 7.0))
+    >>> lon, lat = f.lonlat(50, 100)                  # the centre cell
+    >>> float(lon), float(lat)
+    (7.0, 45.0)
+    >>> [round(v, 4) for v in f.bounds]                # west, south, east, north edges
+    [5.7254, 44.5456, 8.2746, 45.4544]
+    >>> [round(float(v), 6) for v in f.rowcol(lon, lat)]
+    [50.0, 100.0]
+    """
+
+    shape: tuple
+    cell_size: float
+    origin: tuple = field(default=(0.0, 0.0), kw_only=True)
+
+    def __post_init__(self):
+        try:
+            rows, cols = self.shape
+        except (TypeError, ValueError):
+            raise ValueError(f"shape must be a (rows, cols) pair, got {self.shape!r}") from None
+        shape = (check_int("shape[0]", rows, lo=1), check_int("shape[1]", cols, lo=1))
+        cell = check_float("cell_size", self.cell_size, lo=0.0, lo_open=True)
+        origin = _check_geo_origin(self.origin)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "cell_size", cell)
+        object.__setattr__(self, "origin", origin)
+        west, south, east, north = self.bounds
+        if not (-90.0 < south and north < 90.0 and -180.0 <= west and east <= 180.0):
+            raise ValueError(
+                f"geo_origin {origin} puts the {shape[0]}x{shape[1]} map of {cell:g} m "
+                f"cells at longitude {west:.4f}..{east:.4f}, latitude {south:.4f}..{north:.4f}; "
+                f"it must lie within longitude -180..180 and latitude -90..90 (exclusive): "
+                f"move geo_origin away from the antimeridian or the poles")
+
+    @classmethod
+    def of(cls, level, *, geo_origin=(0.0, 0.0)) -> "GeoFrame":
+        """The frame of a :class:`~procgen.Level` with its centre at ``geo_origin``."""
+        return cls(tuple(level.shape), float(level.cell_size), origin=geo_origin)
+
+    @property
+    def degrees_per_row(self) -> float:
+        """Degrees of latitude per row (latitude falls as the row grows)."""
+        lat0 = math.radians(self.origin[0])
+        e2 = WGS84_F * (2.0 - WGS84_F)
+        meridional = WGS84_A * (1.0 - e2) / (1.0 - e2 * math.sin(lat0) ** 2) ** 1.5
+        return math.degrees(self.cell_size / meridional)
+
+    @property
+    def degrees_per_col(self) -> float:
+        """Degrees of longitude per column."""
+        lat0 = math.radians(self.origin[0])
+        e2 = WGS84_F * (2.0 - WGS84_F)
+        normal = WGS84_A / math.sqrt(1.0 - e2 * math.sin(lat0) ** 2)
+        return math.degrees(self.cell_size / (normal * math.cos(lat0)))
+
+    def lonlat(self, rows, cols):
+        """``(lon, lat)`` in degrees of points given in cells (``row``, ``col`` floats;
+        cell centres are whole numbers)."""
+        rows_n, cols_n = self.shape
+        lat = self.origin[0] - (np.asarray(rows, np.float64) - (rows_n - 1) / 2.0) \
+            * self.degrees_per_row
+        lon = self.origin[1] + (np.asarray(cols, np.float64) - (cols_n - 1) / 2.0) \
+            * self.degrees_per_col
+        return lon, lat
+
+    def rowcol(self, lon, lat):
+        """``(row, col)`` in cells of points given in degrees: the inverse of :meth:`lonlat`."""
+        rows_n, cols_n = self.shape
+        row = (rows_n - 1) / 2.0 - (np.asarray(lat, np.float64) - self.origin[0]) \
+            / self.degrees_per_row
+        col = (cols_n - 1) / 2.0 + (np.asarray(lon, np.float64) - self.origin[1]) \
+            / self.degrees_per_col
+        return row, col
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` degrees of the map's outer edges (cell edges,
+        half a cell beyond the outermost cell centres)."""
+        rows, cols = self.shape
+        (west, east), (north, south) = self.lonlat([-0.5, rows - 0.5], [-0.5, cols - 0.5])
+        return float(west), float(south), float(east), float(north)
+
+    def describe(self) -> dict:
+        """The frame as JSON-ready values (written into GeoJSON and sidecars)."""
+        return {"geo_origin_lat_lon": list(self.origin),
+                "origin_is": "the centre of the map",
+                "projection": "equirectangular about geo_origin, WGS 84 radii of curvature "
+                              "at its latitude (see procgen.export.GeoFrame)",
+                "degrees_per_row": -self.degrees_per_row,
+                "degrees_per_col": self.degrees_per_col,
+                "bounds_west_south_east_north": list(self.bounds)}
+
+
+def rivers_geojson(level, *, geo_origin=(0.0, 0.0)) -> dict:
+    """The level's rivers as an RFC 7946 GeoJSON FeatureCollection.
+
+    One ``Feature`` per river, geometry ``LineString`` from source to mouth in WGS 84
+    longitude/latitude (:class:`GeoFrame`: the map's centre at ``geo_origin``), with
     properties ``index``, ``generator``, ``discharge_m3s``, ``order``, ``length_m``,
-    ``width_source_m``, ``width_mouth_m`` and ``width_m`` (per vertex). The collection
-    also carries a foreign member ``procgen`` with the seed, cell size and axis convention.
+    ``width_source_m``, ``width_mouth_m`` and, per vertex, ``width_m``, ``row`` and ``col``
+    (the level's own coordinates in cells: metres east of the map's west edge
+    ``(col + 0.5) * cell_size``, south of its north edge ``(row + 0.5) * cell_size``).
+    The collection carries a ``bbox`` (the whole map) and a foreign member ``procgen`` with
+    the seed, cell size, shape and the frame (:meth:`GeoFrame.describe`).
+
+    Parameters
+    ----------
+    level : Level
+    geo_origin : (float, float), optional
+        ``(latitude, longitude)`` in degrees of the map's centre (default ``(0, 0)``).
 
     Examples
     --------
     >>> from procgen import generate_level
     >>> from procgen.export import rivers_geojson
     >>> lv = generate_level(seed=3, shape=64, cell_size=2000.0)
-    >>> fc = rivers_geojson(lv)
+    >>> fc = rivers_geojson(lv, geo_origin=(52.0, 5.0))
     >>> fc["type"], len(fc["features"]) == len(lv.rivers)
     ('FeatureCollection', True)
+    >>> [round(v, 3) for v in fc["bbox"]]          # a 128 km square about 52 N, 5 E
+    [4.068, 51.425, 5.932, 52.575]
     """
-    cs = float(level.cell_size)
+    frame = GeoFrame.of(level, geo_origin=geo_origin)
     features = []
     for k, river in enumerate(level.rivers):
-        coords = [[float(c * cs), float(-r * cs) + 0.0] for r, c in river.path]
+        lon, lat = frame.lonlat(river.path[:, 0], river.path[:, 1])
         props = _river_properties(level, k, river)
         props["width_m"] = [float(w) for w in river.width]
+        props["row"] = [float(r) for r in river.path[:, 0]]
+        props["col"] = [float(c) for c in river.path[:, 1]]
         features.append({"type": "Feature", "id": k,
-                         "geometry": {"type": "LineString", "coordinates": coords},
+                         "geometry": {"type": "LineString",
+                                      "coordinates": [[float(x), float(y)]
+                                                      for x, y in zip(lon, lat)]},
                          "properties": props})
-    return {"type": "FeatureCollection", "features": features,
-            "procgen": {"seed": str(int(level.seed)), "cell_size_m": cs,
-                        "axes": "x = col * cell_size (east), y = -row * cell_size (north), "
-                                "metres from the centre of cell (0, 0)"}}
+    return {"type": "FeatureCollection", "bbox": list(frame.bounds), "features": features,
+            "procgen": {"seed": str(int(level.seed)), "cell_size_m": float(level.cell_size),
+                        "shape": list(frame.shape), **frame.describe()}}
 
 
-def save_geojson(level, path) -> list[Path]:
+def save_geojson(level, path, *, geo_origin=(0.0, 0.0)) -> list[Path]:
     """Write :func:`rivers_geojson` to ``path`` (``.geojson`` or ``.json``), atomically.
+
+    GIS tools (QGIS, GDAL's ``ogrinfo``) read it as WGS 84 longitude/latitude, in the same
+    frame as :func:`save_geotiff` with the same ``geo_origin``.
 
     Examples
     --------
@@ -456,14 +696,107 @@ def save_geojson(level, path) -> list[Path]:
     >>> from procgen.export import save_geojson
     >>> lv = generate_level(seed=3, shape=32, cell_size=2000.0)
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "rivers.geojson"
-    >>> _ = save_geojson(lv, p)
-    >>> json.loads(p.read_text())["type"]
-    'FeatureCollection'
+    >>> _ = save_geojson(lv, p, geo_origin=(-33.9, 18.4))
+    >>> json.loads(p.read_text())["procgen"]["geo_origin_lat_lon"]
+    [-33.9, 18.4]
     """
     path = Path(path)
     if path.suffix.lower() not in (".geojson", ".json"):
         raise ValueError(f"path must end in .geojson or .json, got {str(path)!r}")
-    return _write_all([(path, _json_bytes(rivers_geojson(level)), "path")])
+    return _write_all([(path, _json_bytes(rivers_geojson(level, geo_origin=geo_origin)),
+                        "path")])
+
+
+# GeoTIFF tags (GeoTIFF 1.0 / OGC 19-008r4) and GeoKey ids and values.
+_MODEL_PIXEL_SCALE = 33550
+_MODEL_TIEPOINT = 33922
+_GEO_KEY_DIRECTORY = 34735
+_GT_MODEL_TYPE, _MODEL_GEOGRAPHIC = 1024, 2
+_GT_RASTER_TYPE, _RASTER_PIXEL_IS_AREA = 1025, 1
+_GEOGRAPHIC_TYPE, _GCS_WGS_84 = 2048, 4326
+_GEOG_ANGULAR_UNITS, _ANGULAR_DEGREE = 2054, 9102
+
+
+def geotiff_bytes(level, *, geo_origin=(0.0, 0.0)) -> bytes:
+    """The level's heights as a GeoTIFF file's bytes: float32 metres, one pixel per cell.
+
+    Georeferenced in WGS 84 longitude/latitude (EPSG:4326, ``PixelIsArea``: each pixel
+    covers its cell) by the :class:`GeoFrame` with the map's centre at ``geo_origin``, so
+    it lines up exactly with :func:`rivers_geojson` given the same origin. Written with
+    Pillow's TIFF writer, uncompressed (4 bytes per cell), little-endian, first row north.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from procgen import generate_level
+    >>> from procgen.export import geotiff_bytes
+    >>> lv = generate_level(seed=3, shape=(20, 30), cell_size=1000.0)
+    >>> with Image.open(io.BytesIO(geotiff_bytes(lv, geo_origin=(60.0, 10.0)))) as im:
+    ...     back, tags = np.asarray(im), im.tag_v2
+    >>> back.dtype, bool((back == lv.height).all())
+    (dtype('float32'), True)
+    >>> [round(v, 4) for v in tags[33922][3:5]]    # west edge, north edge
+    [9.7312, 60.0898]
+    """
+    from PIL import Image, TiffImagePlugin, TiffTags
+    frame = GeoFrame.of(level, geo_origin=geo_origin)
+    west, _, _, north = frame.bounds
+    height = np.ascontiguousarray(level.height, dtype=np.float32)
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    tags = {
+        _MODEL_PIXEL_SCALE: ((frame.degrees_per_col, frame.degrees_per_row, 0.0),
+                             TiffTags.DOUBLE),
+        # Raster point (0, 0), the top-left corner of the top-left pixel, is (west, north).
+        _MODEL_TIEPOINT: ((0.0, 0.0, 0.0, west, north, 0.0), TiffTags.DOUBLE),
+        _GEO_KEY_DIRECTORY: ((1, 1, 0, 4,                   # version 1.1.0, 4 keys, sorted
+                              _GT_MODEL_TYPE, 0, 1, _MODEL_GEOGRAPHIC,
+                              _GT_RASTER_TYPE, 0, 1, _RASTER_PIXEL_IS_AREA,
+                              _GEOGRAPHIC_TYPE, 0, 1, _GCS_WGS_84,
+                              _GEOG_ANGULAR_UNITS, 0, 1, _ANGULAR_DEGREE), TiffTags.SHORT),
+    }
+    for tag, (value, kind) in tags.items():
+        ifd[tag] = value
+        ifd.tagtype[tag] = kind
+    buf = io.BytesIO()
+    Image.fromarray(height, mode="F").save(buf, format="TIFF", tiffinfo=ifd)
+    return buf.getvalue()
+
+
+def save_geotiff(level, path, *, geo_origin=(0.0, 0.0)) -> list[Path]:
+    """Write the level's heights as a georeferenced float32 GeoTIFF (:func:`geotiff_bytes`)
+    to ``path`` (``.tif`` or ``.tiff``), atomically.
+
+    Open it in QGIS together with :func:`save_geojson`'s rivers (same ``geo_origin``): both
+    are WGS 84 longitude/latitude and the rivers lie on their valleys.
+
+    Parameters
+    ----------
+    level : Level
+    path : path-like
+    geo_origin : (float, float), optional
+        ``(latitude, longitude)`` in degrees of the map's centre (default ``(0, 0)``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``[path]``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from procgen import generate_level
+    >>> from procgen.export import save_geotiff
+    >>> lv = generate_level(seed=3, shape=32, cell_size=1000.0)
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "terrain.tif"
+    >>> [q.name for q in save_geotiff(lv, p)], p.stat().st_size > 32 * 32 * 4
+    (['terrain.tif'], True)
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        raise ValueError(f"path must end in .tif or .tiff, got {str(path)!r}")
+    return _write_all([(path, geotiff_bytes(level, geo_origin=geo_origin), "path")])
 
 
 # -- engine heightmaps -----------------------------------------------------------------------
@@ -566,19 +899,25 @@ def biome_weights(level, *, size: int | None = None) -> np.ndarray:
 
 
 def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | None = None,
-                   engine=None, height_range=None, splat=SplatLayout.NONE) -> HeightmapExport:
+                   engine=None, height_range=None, sea_floor: float | None = None,
+                   splat=SplatLayout.NONE) -> HeightmapExport:
     """Write an engine heightmap of the level, its JSON sidecar, and optional splat maps.
 
-    Heights are converted by :func:`procgen.render.heightmap16`: resampled (edge-aligned
-    bilinear) to ``size x size`` if given, then ``lo`` -> 0 and ``hi`` -> 65535.
+    Heights are clamped to ``sea_floor`` if given, then converted by
+    :func:`procgen.render.heightmap16`: resampled (edge-aligned bilinear) to
+    ``size x size`` if given, then ``lo`` -> 0 and ``hi`` -> 65535.
+
+    This is the one function that writes a heightmap together with the sidecar that says
+    how to read it; code that writes heightmaps for users (the ``procgen`` command) calls it.
 
     Files, all written or none:
 
     * ``path``: ``.png`` for ``PNG16``; ``.raw`` or ``.r16`` for ``RAW16`` (uint16
       little-endian, row-major, first row = north edge, no header).
     * ``<stem>.json``: size, byte order, orientation, ``height_range_m``,
-      ``metres_per_step``, ``unreal_z_scale``, sample spacing and terrain extent in metres,
-      and the splat files with the biome of each channel.
+      ``metres_per_step``, ``unreal_z_scale``, ``sea_floor_m`` (null when not clamped),
+      sample spacing and terrain extent in metres, and the splat files with the biome of
+      each channel.
     * splat maps as ``splat`` says (:class:`SplatLayout`), same size and orientation.
 
     Importing:
@@ -603,7 +942,13 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     engine : {'unity', 'unreal'} or procgen.render.Engine, optional
         Refuse sizes the engine cannot import (see :func:`procgen.render.legal_sizes`).
     height_range : (float, float), optional
-        Metres mapped to 0 and 65535; default the level's min and max.
+        Metres mapped to 0 and 65535; default the level's (clamped) min and max.
+    sea_floor : float, optional
+        Metres, <= 0 (sea level): heights below are raised to it before scaling, so the
+        deep sea floor, which a game rarely shows, does not use up the 16 bits. E.g.
+        ``-50.0`` on a 1024 x 1024 continent reaching down to -4001 m: unclamped the sea
+        takes 57 % of the 65536 steps, clamped 1.6 %, and a step shrinks from 10.7 cm to
+        4.7 cm. Default: no clamp.
     splat : {'none', 'grey', 'rgba'} or SplatLayout, optional
 
     Returns
@@ -631,6 +976,9 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     ((65, 65), ['terrain.r16', 'terrain.json'])
     >>> bool(abs(out.range.to_metres(raw[0, 0]) - lv.height[0, 0]) <= out.range.metres_per_step)
     True
+    >>> clamped = save_heightmap(lv, folder / "sea.png", sea_floor=-50.0)
+    >>> clamped.range.lo
+    -50.0
     """
     from .render import heightmap16, heightmap_range
     fmt = check_enum("format", format, HeightmapFormat)
@@ -640,8 +988,13 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     if path.suffix.lower() not in allowed:
         raise ValueError(f"path must end in {' or '.join(allowed)} for format "
                          f"{fmt.value!r}, got {str(path)!r}")
-    values = heightmap16(level.height, size=size, engine=engine, height_range=height_range)
-    rng = heightmap_range(level.height, height_range=height_range)
+    height = level.height
+    if sea_floor is not None:
+        sea_floor = check_float("sea_floor", sea_floor, hi=0.0)
+        # float64, so that the range's lower end is sea_floor itself, not its float32 twin.
+        height = np.maximum(np.asarray(height, np.float64), sea_floor)
+    values = heightmap16(height, size=size, engine=engine, height_range=height_range)
+    rng = heightmap_range(height, height_range=height_range)
     n_rows, n_cols = values.shape
     data = _png_bytes(values) if fmt is HeightmapFormat.PNG16 else raw16_bytes(values)
     files = [(path, data, "path")]
@@ -673,6 +1026,7 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
                       "samples, as the PNG standard defines)",
         "orientation": "row-major; first row = north edge, first column = west edge",
         "height_range_m": [rng.lo, rng.hi],
+        "sea_floor_m": sea_floor,
         "metres_per_step": rng.metres_per_step,
         "unreal_z_scale": rng.unreal_z_scale,
         "sample_spacing_m": spacing,

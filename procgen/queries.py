@@ -22,21 +22,24 @@ Conventions
 
 >>> import numpy as np
 >>> from procgen import generate_level
->>> level = generate_level(seed=4, shape=(48, 48), cell_size=2000.0, preset="islands")
+>>> level = generate_level(seed=5, shape=(48, 48), cell_size=2000.0, preset="islands")
 >>> float(level.height_at(10, 10)) == float(level.height[10, 10])
 True
 >>> level.is_water(0, 0), level.is_land(0, 0)
 (True, False)
 >>> spawns = level.spawn_points(5, min_spacing=8000.0, min_water_distance=2000.0, rng=1)
->>> bool(np.all(level.distance_to_water()[tuple(np.floor(spawns + 0.5).astype(int).T)]
-...             >= 2000.0))
-True
+>>> cells = tuple(np.floor(spawns + 0.5).astype(int).T)
+>>> len(spawns), bool(np.all(level.distance_to_water()[cells] >= 2000.0))
+(5, True)
 """
 
 from __future__ import annotations
 
 import enum
 import numbers
+import os
+import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +51,7 @@ __all__ = ["SlopeUnit", "DistanceUnit", "RiverCrossing", "Watersheds", "FORD_MAX
            "FORD_MAX_DEPTH", "distance_transform", "height_at", "slope_at", "slope",
            "is_water", "is_river", "is_land", "biome_at", "river_mask", "river_width",
            "channel_depth", "distance_to_water", "fords", "walkable", "watersheds",
-           "watershed_at", "spawn_points", "cells_of", "clear_cache"]
+           "watershed_at", "spawn_points", "SpawnPointsWarning", "cells_of", "clear_cache"]
 
 
 class SlopeUnit(enum.Enum):
@@ -576,6 +579,24 @@ def watershed_at(level, rows, cols):
 
 
 # -- spawn points ----------------------------------------------------------------------------
+class SpawnPointsWarning(UserWarning):
+    """:func:`spawn_points` found room for fewer points than asked for.
+
+    The points that fit are still returned. Make it an error where a game cannot go on
+    with fewer: ``warnings.simplefilter("error", SpawnPointsWarning)``.
+    """
+
+
+def _caller_stacklevel() -> int:
+    """Stack level of the first frame outside procgen, so that a warning names the line
+    that called procgen (through Level methods or not)."""
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def spawn_points(level, n: int, *, min_spacing: float, min_water_distance: float = 0.0,
                  include_rivers: bool = True, where=None, tries: int = 30, rng=None):
     """Up to ``n`` random points on dry land, at least ``min_spacing`` metres apart.
@@ -588,10 +609,16 @@ def spawn_points(level, n: int, *, min_spacing: float, min_water_distance: float
     (cell centre to cell centre, :func:`distance_to_water` with ``include_rivers``), and
     True in ``where``.
 
+    When the allowed land has no room for ``n`` points (at ``min_spacing``), the points
+    that fit come back and a :class:`SpawnPointsWarning` says how many of how many, and
+    which options to loosen. A warning, not an error: "as many as fit" is a common request
+    (a treasure hunt for up to 8 players), and the caller sees ``len(points) < n``; turn
+    it into an error with ``warnings.simplefilter("error", SpawnPointsWarning)``.
+
     Parameters
     ----------
     n : int
-        How many points, >= 0. Fewer come back when the allowed land has no room for more.
+        How many points, >= 0.
     min_spacing : float
         Metres, at least one cell (``level.cell_size``).
     min_water_distance : float, optional
@@ -612,6 +639,12 @@ def spawn_points(level, n: int, *, min_spacing: float, min_water_distance: float
     numpy.ndarray
         float64 ``(m, 2)`` points ``(row, col)``, ``m <= n``, in random order.
 
+    Warns
+    -----
+    SpawnPointsWarning
+        When ``m < n``: e.g. ``asked for 1000 spawn points but only 37 fit on the 5,129
+        allowed cells at min_spacing 5000 m; ...``.
+
     Examples
     --------
     >>> from procgen import generate_level
@@ -620,6 +653,12 @@ def spawn_points(level, n: int, *, min_spacing: float, min_water_distance: float
     >>> pts = lv.spawn_points(8, min_spacing=5000.0, min_water_distance=1500.0, rng=7)
     >>> len(pts), bool(lv.is_land(pts[:, 0], pts[:, 1]).all())
     (8, True)
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     many = lv.spawn_points(1000, min_spacing=5000.0, rng=7)
+    >>> len(many) < 1000, caught[0].category.__name__
+    (True, 'SpawnPointsWarning')
     """
     n = check_int("n", n, lo=0)
     cell_size = float(level.cell_size)
@@ -646,13 +685,28 @@ def spawn_points(level, n: int, *, min_spacing: float, min_water_distance: float
             raise ValueError(f"where must be a bool array of shape {level.height.shape}, got "
                              f"{w.dtype} {w.shape}")
         valid &= w
-    if n == 0 or not valid.any():
+    if n == 0:
         return np.zeros((0, 2), np.float64)
-    seed = gen.integers(0, 2 ** 64, dtype=np.uint64)
-    samples = _qk.poisson_disc(np.ascontiguousarray(valid), min_spacing / cell_size, tries,
-                               np.uint64(seed))
-    if len(samples) > n:
-        samples = samples[gen.choice(len(samples), size=n, replace=False)]
+    if not valid.any():
+        samples = np.zeros((0, 2), np.float64)
     else:
-        samples = samples[gen.permutation(len(samples))]
+        seed = gen.integers(0, 2 ** 64, dtype=np.uint64)
+        samples = _qk.poisson_disc(np.ascontiguousarray(valid), min_spacing / cell_size,
+                                   tries, np.uint64(seed))
+        if len(samples) > n:
+            samples = samples[gen.choice(len(samples), size=n, replace=False)]
+        else:
+            samples = samples[gen.permutation(len(samples))]
+    if len(samples) < n:
+        loosen = ["a smaller min_spacing"]
+        if min_water_distance > 0:
+            loosen.append("a smaller min_water_distance")
+        if where is not None:
+            loosen.append("a larger where")
+        warnings.warn(
+            f"asked for {n} spawn points but only {len(samples)} fit on the "
+            f"{int(valid.sum()):,} allowed cells at min_spacing {min_spacing:g} m; returning "
+            f"{len(samples)}. For more, pass {', '.join(loosen[:-1])}"
+            f"{' or ' if len(loosen) > 1 else ''}{loosen[-1]}",
+            SpawnPointsWarning, stacklevel=_caller_stacklevel())
     return samples

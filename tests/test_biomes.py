@@ -95,6 +95,17 @@ def test_classify_matches_naive_table():
     assert np.array_equal(got, naive_classify(temp, moist, *masks))
 
 
+@pytest.mark.parametrize("biome", list(Biome))
+def test_biomes_print_as_names_and_count_as_ints(biome):
+    assert str(biome) == biome.name and f"{biome}" == biome.name
+    assert f"{biome:>20}" == biome.name.rjust(20) and f"{biome!s:<3}" == biome.name
+    assert f"{biome:d}" == str(biome.value) and f"{biome:03d}" == f"{biome.value:03d}"
+    assert "%d" % biome == str(biome.value) and "%s" % biome == biome.name
+    assert biome == biome.value and int(biome) + 1 == biome.value + 1
+    assert Biome(biome.value) is biome and repr(biome) == f"<Biome.{biome.name}: {biome.value}>"
+    assert np.array([biome], np.uint8)[0] == biome.value
+
+
 def test_legend_and_colours():
     rows = legend()
     assert [r[0] for r in rows] == list(range(len(Biome))) and len(rows) == 12

@@ -1,25 +1,57 @@
-"""Exports: tile ids, Tiled JSON (read back by a reader written here), GeoJSON, engine
-heightmaps (16-bit PNG and RAW), splat maps, and all-or-nothing writing."""
+"""Exports: tile ids, Tiled JSON (read back by a reader written here and by Tiled itself),
+GeoJSON and GeoTIFF (read back by GDAL), engine heightmaps (16-bit PNG and RAW), splat maps,
+and all-or-nothing writing."""
 
+import base64
+import gzip
 import json
 import math
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from procgen import generate_level
+from procgen import Level, LevelConfig, River, generate_level
 from procgen.biomes import Biome
-from procgen.export import (DEFAULT_TILESET, TILE_COLORS, TILE_KEYS, biome_weights,
-                            rivers_geojson, save_geojson, save_heightmap, save_tiled,
-                            tiled_map, tileset_image, to_tiles)
+from procgen.export import (DEFAULT_TILESET, TILE_COLORS, TILE_KEYS, GeoFrame, LayerFormat,
+                            biome_weights, geotiff_bytes, rivers_geojson, save_geojson,
+                            save_geotiff, save_heightmap, save_tiled, tiled_map,
+                            tileset_image, to_tiles)
 from procgen.render import HeightmapRange, heightmap16
+
+
+def _coast_level(rows=40, cols=56, cell_size=4000.0):
+    """Land falling eastwards to a deep sea, with three rivers from narrow (fords) to wide.
+
+    Built by hand, not generated, so the exports are tested on rivers whatever the river
+    generators make of small maps.
+    """
+    r = np.arange(rows, dtype=np.float32)[:, None]
+    c = np.arange(cols, dtype=np.float32)[None, :]
+    coast = 40
+    height = np.where(c < coast, (coast - c) * 25.0 + 30.0 * np.sin(r / 4.0) + 5.0,
+                      -(c - coast + 1) * 400.0).astype(np.float32)
+    rivers = []
+    for k, row0 in enumerate((8.0, 20.0, 31.0)):
+        cols_k = np.linspace(1.0 + 3 * k, coast - 0.6, 40)
+        path = np.stack([row0 + 2.5 * np.sin(cols_k / (3.0 + k)), cols_k], axis=1)
+        width = np.linspace(2.0, 8.0 + 30.0 * k, len(path)).astype(np.float32)
+        rivers.append(River(path=path, width=width, generator="hand", discharge=10.0 * (k + 1),
+                            order=k + 1))
+    return Level(config=LevelConfig(), seed=1, cell_size=cell_size, height=height,
+                 water=height < 0, lakes=np.zeros(height.shape, np.int32), rivers=rivers)
 
 
 @pytest.fixture(scope="module")
 def level():
-    lv = generate_level(seed=1, shape=(40, 56), cell_size=4000.0, preset="continent")
-    assert len(lv.rivers) >= 3 and lv.fords().any()
+    lv = _coast_level()
+    assert len(lv.rivers) == 3 and lv.fords().any() and (lv.river_mask() & ~lv.fords()).any()
     return lv
 
 
@@ -44,6 +76,24 @@ def _check_properties(props):
         assert not (p["type"] == "int" and isinstance(p["value"], bool))
         out[p["name"]] = p["value"]
     return out
+
+
+def decode_tiled_data(layer):
+    """A JSON tile layer's gids as a list, for every encoding the format documents."""
+    encoding = layer.get("encoding", "csv")
+    if encoding == "csv":
+        assert "compression" not in layer or layer["compression"] == ""
+        return layer["data"]
+    assert encoding == "base64" and isinstance(layer["data"], str)
+    raw = base64.b64decode(layer["data"], validate=True)
+    compression = layer.get("compression", "")
+    if compression == "zlib":
+        raw = zlib.decompress(raw)
+    elif compression == "gzip":
+        raw = gzip.decompress(raw)
+    else:
+        assert compression == "", compression
+    return np.frombuffer(raw, "<u4").astype(int).tolist()
 
 
 def read_tiled(path):
@@ -93,7 +143,7 @@ def read_tiled(path):
         assert layer["x"] == 0 and layer["y"] == 0 and 0 <= layer["opacity"] <= 1
         if layer["type"] == "tilelayer":
             assert layer["width"] == w and layer["height"] == h
-            data = layer["data"]
+            data = decode_tiled_data(layer)
             assert isinstance(data, list) and len(data) == w * h
             local = np.full(w * h, -1, np.int64)
             for i, gid in enumerate(data):
@@ -127,13 +177,22 @@ def read_tiled(path):
 # -- tiles -----------------------------------------------------------------------------------
 def test_to_tiles_default_and_rivers(level):
     t = to_tiles(level, rivers=False)
-    assert t.dtype == np.int32
-    assert np.array_equal(t, level.biomes.astype(np.int32))    # default: id = Biome value
+    assert t.dtype == np.uint16
+    assert np.array_equal(t, level.biomes)                  # default: id = Biome value
     with_rivers = level.to_tiles()
+    assert with_rivers.dtype == np.uint16
     river, ford = level.river_mask(), level.fords()
     assert (with_rivers[ford] == DEFAULT_TILESET["ford"]).all()
     assert (with_rivers[river & ~ford] == DEFAULT_TILESET["river"]).all()
     assert np.array_equal(with_rivers[~river], t[~river])
+
+
+def test_to_tiles_keeps_the_largest_ids(level):
+    top = {k: 65535 - i for i, k in enumerate(TILE_KEYS)}
+    t = to_tiles(level)
+    big = to_tiles(level, tileset=top)
+    assert big.dtype == np.uint16
+    assert np.array_equal(big.astype(np.int64), 65535 - t.astype(np.int64))
 
 
 def test_custom_tileset_accepts_biome_members_and_names(level):
@@ -149,6 +208,7 @@ def test_custom_tileset_accepts_biome_members_and_names(level):
     ({"ocean": 0}, "tileset is missing 'lake', 'beach'"),
     ({**DEFAULT_TILESET, "volcano": 3}, "tileset key must be a Biome or one of ocean, lake"),
     ({**DEFAULT_TILESET, "river": -1}, r"tileset\['river'\] must be in 0..65535, got -1"),
+    ({**DEFAULT_TILESET, "river": 65536}, r"tileset\['river'\] must be in 0..65535, got 65536"),
     ({**DEFAULT_TILESET, "ford": 1.5}, r"tileset\['ford'\] must be an integer"),
     (["ocean"], "tileset must be a mapping"),
 ])
@@ -158,10 +218,17 @@ def test_bad_tilesets_are_named(level, tileset, match):
 
 
 # -- Tiled -----------------------------------------------------------------------------------
-def test_tiled_export_round_trips(level, tmp_path):
-    written = save_tiled(level, tmp_path / "level.tmj", tile_size=8)
+@pytest.mark.parametrize("layer_format", list(LayerFormat))
+def test_tiled_export_round_trips(level, tmp_path, layer_format):
+    written = save_tiled(level, tmp_path / "level.tmj", tile_size=8, layer_format=layer_format)
     assert [p.name for p in written] == ["level_tiles.png", "level.tmj"]
     doc, tiles, objects, tilesets = read_tiled(tmp_path / "level.tmj")
+    ground_layer = doc["layers"][0]
+    if layer_format is LayerFormat.CSV:
+        assert isinstance(ground_layer["data"], list)
+    else:
+        assert (ground_layer["encoding"], ground_layer["compression"]) == \
+            ("base64", layer_format.value)
     assert (doc["width"], doc["height"], doc["tilewidth"]) == (56, 40, 8)
     assert np.array_equal(tiles["ground"], to_tiles(level, rivers=False))
     river_layer = tiles["rivers"]
@@ -182,6 +249,81 @@ def test_tiled_export_round_trips(level, tmp_path):
     assert json.loads(props["procgen_config"]) == level.config.to_dict()
     kinds = {t["id"]: t["properties"][0]["value"] for t in tilesets[0]["tiles"]}
     assert kinds[DEFAULT_TILESET["ford"]] == "ford"
+
+
+def test_tiled_layer_formats_size_and_determinism(tmp_path):
+    big = _coast_level(rows=200, cols=200, cell_size=500.0)
+    sizes = {}
+    for fmt in LayerFormat:
+        save_tiled(big, tmp_path / f"{fmt.value}.tmj", layer_format=fmt)
+        sizes[fmt] = (tmp_path / f"{fmt.value}.tmj").stat().st_size
+    # 80,000 gids: about 160 kB as CSV; compressed, the river polylines dominate the file.
+    assert sizes[LayerFormat.CSV] > 2 * 200 * 200 * 2
+    assert sizes[LayerFormat.ZLIB] < sizes[LayerFormat.CSV] / 5
+    assert sizes[LayerFormat.GZIP] < sizes[LayerFormat.CSV] / 5
+    csv_ground = json.dumps(tiled_map(big, layer_format="csv")["layers"][0]["data"])
+    assert len(tiled_map(big)["layers"][0]["data"]) < len(csv_ground) / 50
+    # gzip carries a timestamp: written as 0, so the same level gives the same bytes.
+    (tmp_path / "again").mkdir()
+    save_tiled(big, tmp_path / "again" / "gzip.tmj", layer_format="gzip")
+    assert (tmp_path / "again" / "gzip.tmj").read_bytes() == \
+        (tmp_path / "gzip.tmj").read_bytes()
+    # CSV gids stay on one line per layer instead of one line per gid.
+    text = (tmp_path / "csv.tmj").read_text()
+    assert text.count("\n") < 2000 < big.height.size
+    assert tiled_map(big)["layers"][0]["compression"] == "zlib"        # the default
+
+
+def test_bad_layer_format_is_named(level, tmp_path):
+    with pytest.raises(ValueError, match="layer_format must be one of 'zlib', 'gzip', 'csv', "
+                                         "got 'zstd'"):
+        save_tiled(level, tmp_path / "m.tmj", layer_format="zstd")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _tmx_layers(path):
+    """Tile layers of a TMX file as {name: (rows, cols) gid array}, for every encoding."""
+    root = ET.parse(path).getroot()
+    w, h = int(root.get("width")), int(root.get("height"))
+    layers = {}
+    for layer in root.iter("layer"):
+        data = layer.find("data")
+        encoding, compression = data.get("encoding"), data.get("compression")
+        if encoding == "csv":
+            gids = [int(v) for v in data.text.replace("\n", "").split(",")]
+        elif encoding == "base64":
+            raw = base64.b64decode(data.text.strip())
+            raw = {"zlib": zlib.decompress, "gzip": gzip.decompress,
+                   None: lambda b: b}[compression](raw)
+            gids = np.frombuffer(raw, "<u4").tolist()
+        else:                                  # XML <tile gid=".."/> elements
+            gids = [int(t.get("gid", 0)) for t in data.iter("tile")]
+        layers[layer.get("name")] = np.array(gids, np.int64).reshape(h, w)
+    return root, layers
+
+
+@pytest.mark.skipif(shutil.which("tiled") is None,
+                    reason="the Tiled map editor (`tiled`, e.g. apt-get install tiled) is not "
+                           "on PATH")
+@pytest.mark.parametrize("layer_format", list(LayerFormat))
+def test_tiled_itself_opens_and_re_exports_the_map(level, tmp_path, layer_format):
+    save_tiled(level, tmp_path / "map.tmj", layer_format=layer_format)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(tmp_path))
+    done = subprocess.run(["tiled", "--export-map", "tmx", "map.tmj", "out.tmx"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    root, layers = _tmx_layers(tmp_path / "out.tmx")
+    assert (int(root.get("width")), int(root.get("height"))) == (56, 40)
+    assert list(layers) == ["ground", "rivers"]
+    assert np.array_equal(layers["ground"], to_tiles(level, rivers=False).astype(np.int64) + 1)
+    rivers = layers["rivers"]
+    assert np.array_equal(rivers > 0, level.river_mask())
+    assert np.array_equal(np.where(rivers > 0, rivers - 1, to_tiles(level, rivers=False)),
+                          level.to_tiles())
+    polylines = root.findall("./objectgroup[@name='river_lines']/object/polyline")
+    assert len(polylines) == len(level.rivers)
+    tileset = root.find("tileset")
+    assert tileset.find("image").get("source") == "map_tiles.png"
 
 
 def test_tileset_png_matches_the_tileset(level, tmp_path):
@@ -224,7 +366,8 @@ def test_tiled_map_without_rivers():
     lv = generate_level(seed=1, shape=16, cell_size=4000.0, rivers="none")
     m = tiled_map(lv)
     assert m["layers"][2]["objects"] == [] and m["nextobjectid"] == 1
-    assert set(m["layers"][1]["data"]) == {0}
+    assert set(decode_tiled_data(m["layers"][1])) == {0}
+    assert set(tiled_map(lv, layer_format="csv")["layers"][1]["data"]) == {0}
 
 
 def test_tileset_image_marks_unused_ids():
@@ -234,32 +377,201 @@ def test_tileset_image_marks_unused_ids():
     assert (img[0:2, 2:4] == (255, 0, 255)).all()        # id 1 is unused
 
 
-# -- GeoJSON ---------------------------------------------------------------------------------
+# -- longitude/latitude ----------------------------------------------------------------------
 def _check_geojson(doc):
-    """RFC 7946 structure: FeatureCollection -> Features -> LineString geometries."""
+    """RFC 7946 structure: FeatureCollection -> Features -> LineString geometries, positions
+    [longitude, latitude] in degrees."""
     assert doc["type"] == "FeatureCollection" and isinstance(doc["features"], list)
+    assert "crs" not in doc                              # RFC 7946 removed it: WGS 84 only
     for f in doc["features"]:
         assert f["type"] == "Feature" and isinstance(f["properties"], dict)
         g = f["geometry"]
         assert g["type"] == "LineString" and len(g["coordinates"]) >= 2
         for pos in g["coordinates"]:
             assert len(pos) == 2 and all(isinstance(v, float) and math.isfinite(v) for v in pos)
+            assert -180 <= pos[0] <= 180 and -90 <= pos[1] <= 90
+
+
+def test_geo_frame_by_hand():
+    # On the equator a degree of longitude is 2 pi a / 360 metres of the WGS 84 ellipsoid.
+    f = GeoFrame((3, 5), 1000.0)
+    degree_m = 2 * math.pi * 6378137.0 / 360.0
+    assert f.degrees_per_col == pytest.approx(1000.0 / degree_m, rel=1e-12)
+    lon, lat = f.lonlat([0, 1, 2], [0, 2, 4])
+    assert lon.tolist() == pytest.approx([-2 * f.degrees_per_col, 0.0, 2 * f.degrees_per_col])
+    assert lat.tolist() == pytest.approx([f.degrees_per_row, 0.0, -f.degrees_per_row])
+    assert f.bounds == pytest.approx((-2.5 * f.degrees_per_col, -1.5 * f.degrees_per_row,
+                                      2.5 * f.degrees_per_col, 1.5 * f.degrees_per_row))
+    g = GeoFrame((64, 80), 250.0, origin=(-41.3, 174.8))
+    rr, cc = np.meshgrid(np.linspace(-0.5, 63.5, 7), np.linspace(-0.5, 79.5, 9))
+    back = g.rowcol(*g.lonlat(rr, cc))
+    assert np.allclose(back[0], rr, atol=1e-9) and np.allclose(back[1], cc, atol=1e-9)
+
+
+@pytest.mark.parametrize("lat0", [0.0, 20.0, 45.0, 60.0])
+def test_geo_frame_error_is_as_documented(lat0):
+    # Parallels are circles of radius N(lat) cos(lat) on the ellipsoid, so the true length
+    # of the map's north edge follows exactly from its longitude span.
+    a, f = 6378137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+    frame = GeoFrame((801, 101), 250.0, origin=(lat0, 10.0))     # 100 km north of centre
+    west, _, east, north = frame.bounds
+    phi = math.radians(north)
+    radius = a / math.sqrt(1 - e2 * math.sin(phi) ** 2) * math.cos(phi)
+    true_m = math.radians(east - west) * radius
+    error = abs(true_m / (101 * 250.0) - 1)
+    d, m = 400.5 * 250.0, 6367e3
+    documented = math.tan(math.radians(lat0)) * d / m + d ** 2 / (2 * m ** 2)
+    assert error == pytest.approx(documented, rel=0.05)
+    assert error < 0.03
+
+
+@pytest.mark.parametrize("origin, match", [
+    ((95.0, 0.0), r"geo_origin latitude must be in \(-90, 90\), got 95"),
+    ((0.0, 200.0), r"geo_origin longitude must be in \[-180, 180\], got 200"),
+    ("52,5", r"geo_origin must be a \(latitude, longitude\) pair"),
+    ((1.0, 2.0, 3.0), r"geo_origin must be a \(latitude, longitude\) pair"),
+    ((0.0, 179.9), r"puts the 40x56 map of 4000 m cells at longitude 178.8.*move geo_origin"),
+    ((89.5, 0.0), r"latitude 88.7838..90.2162; it must lie within"),
+])
+def test_bad_geo_origins_are_named(level, tmp_path, origin, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        save_geojson(level, tmp_path / "r.geojson", geo_origin=origin)
+    with pytest.raises((ValueError, TypeError), match=match):
+        save_geotiff(level, tmp_path / "h.tif", geo_origin=origin)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_geojson_rivers(level, tmp_path):
-    save_geojson(level, tmp_path / "rivers.geojson")
+    save_geojson(level, tmp_path / "rivers.geojson", geo_origin=(52.0, 5.0))
     doc = json.loads((tmp_path / "rivers.geojson").read_text())
     _check_geojson(doc)
+    frame = GeoFrame.of(level, geo_origin=(52.0, 5.0))
+    assert doc["bbox"] == pytest.approx(list(frame.bounds))
     assert len(doc["features"]) == len(level.rivers)
     for f, river in zip(doc["features"], level.rivers):
-        xy = np.array(f["geometry"]["coordinates"])
-        assert np.allclose(xy[:, 0] / 4000.0, river.path[:, 1])     # x = col * cell_size
-        assert np.allclose(-xy[:, 1] / 4000.0, river.path[:, 0])    # y = -row * cell_size
+        lonlat = np.array(f["geometry"]["coordinates"])
+        assert np.allclose(lonlat, np.stack(frame.lonlat(*river.path.T), axis=1),
+                           rtol=0, atol=1e-12)
+        # The metre frame stays: row and col per vertex, and back from degrees.
+        assert f["properties"]["row"] == river.path[:, 0].tolist()
+        assert f["properties"]["col"] == river.path[:, 1].tolist()
+        back = np.stack(frame.rowcol(lonlat[:, 0], lonlat[:, 1]), axis=1)
+        assert np.allclose(back, river.path, atol=1e-8)
         assert f["properties"]["width_m"] == pytest.approx(river.width.tolist())
         assert f["properties"]["order"] == river.order
-    assert doc == rivers_geojson(level)
+    meta = doc["procgen"]
+    assert meta["geo_origin_lat_lon"] == [52.0, 5.0] and meta["shape"] == [40, 56]
+    assert meta["cell_size_m"] == 4000.0
+    assert doc == json.loads(json.dumps(rivers_geojson(level, geo_origin=(52.0, 5.0))))
     with pytest.raises(ValueError, match="path must end in .geojson or .json"):
         save_geojson(level, tmp_path / "rivers.kml")
+
+
+def test_geojson_centre_is_the_origin():
+    lv = _coast_level(rows=41, cols=57)
+    fc = rivers_geojson(lv, geo_origin=(10.0, 20.0))
+    west, south, east, north = fc["bbox"]
+    assert (west + east) / 2 == pytest.approx(20.0, abs=1e-12)
+    assert (south + north) / 2 == pytest.approx(10.0, abs=1e-12)
+    # The map is 57 * 4 km wide and 41 * 4 km tall about that centre.
+    assert (north - south) * 111e3 == pytest.approx(41 * 4000.0, rel=0.01)
+    assert (east - west) * 111e3 * math.cos(math.radians(10.0)) == \
+        pytest.approx(57 * 4000.0, rel=0.01)
+
+
+def _gdal_tool(name):
+    return pytest.mark.skipif(shutil.which(name) is None,
+                              reason=f"GDAL's `{name}` is not on PATH (apt-get install "
+                                     f"gdal-bin)")
+
+
+@_gdal_tool("ogrinfo")
+def test_ogrinfo_reads_degrees(level, tmp_path):
+    save_geojson(level, tmp_path / "rivers.geojson", geo_origin=(52.0, 5.0))
+    out = subprocess.run(["ogrinfo", "-al", "-so", str(tmp_path / "rivers.geojson")],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "Feature Count: 3" in out
+    assert 'GEOGCRS["WGS 84"' in out or 'GEOGCS["WGS 84"' in out
+    found = re.search(r"Extent: \(([-\d.]+), ([-\d.]+)\) - \(([-\d.]+), ([-\d.]+)\)", out)
+    extent = [float(v) for v in found.groups()]
+    lon, lat = GeoFrame.of(level, geo_origin=(52.0, 5.0)).lonlat(
+        *np.concatenate([r.path for r in level.rivers]).T)
+    assert extent == pytest.approx([lon.min(), lat.min(), lon.max(), lat.max()], abs=1e-6)
+    # Degrees within the map about (52 N, 5 E), not metres.
+    west, south, east, north = GeoFrame.of(level, geo_origin=(52.0, 5.0)).bounds
+    assert 3.3 < west < extent[0] < extent[2] < east < 6.7
+    assert 51.2 < south < extent[1] < extent[3] < north < 52.8
+
+
+def test_geotiff_holds_the_heights(level, tmp_path):
+    written = save_geotiff(level, tmp_path / "h.tif", geo_origin=(52.0, 5.0))
+    assert written == [tmp_path / "h.tif"]
+    frame = GeoFrame.of(level, geo_origin=(52.0, 5.0))
+    with Image.open(tmp_path / "h.tif") as im:
+        back, tags = np.asarray(im), dict(im.tag_v2)
+    assert back.dtype == np.float32 and np.array_equal(back, level.height)
+    assert tags[33550] == pytest.approx((frame.degrees_per_col, frame.degrees_per_row, 0.0))
+    west, _, _, north = frame.bounds
+    assert tags[33922] == pytest.approx((0.0, 0.0, 0.0, west, north, 0.0))
+    assert tags[34735] == (1, 1, 0, 4, 1024, 0, 1, 2, 1025, 0, 1, 1, 2048, 0, 1, 4326,
+                           2054, 0, 1, 9102)
+    assert geotiff_bytes(level, geo_origin=(52.0, 5.0)) == (tmp_path / "h.tif").read_bytes()
+    with pytest.raises(ValueError, match="path must end in .tif or .tiff"):
+        save_geotiff(level, tmp_path / "h.png")
+
+
+@_gdal_tool("gdalinfo")
+@_gdal_tool("gdal_translate")
+def test_gdal_reads_the_geotiff_where_the_geojson_is(level, tmp_path):
+    origin = (-33.9, 18.4)
+    save_geotiff(level, tmp_path / "h.tif", geo_origin=origin)
+    info = json.loads(subprocess.run(["gdalinfo", "-json", str(tmp_path / "h.tif")],
+                                     capture_output=True, text=True, timeout=60,
+                                     check=True).stdout)
+    assert info["size"] == [56, 40]
+    assert 'ID["EPSG",4326]' in info["coordinateSystem"]["wkt"]
+    assert info["metadata"][""]["AREA_OR_POINT"] == "Area"
+    assert info["bands"][0]["type"] == "Float32"
+    frame = GeoFrame.of(level, geo_origin=origin)
+    west, south, east, north = frame.bounds
+    corners = info["cornerCoordinates"]
+    # gdalinfo prints corners to 7 decimals; the transform below has full precision.
+    assert corners["upperLeft"] == pytest.approx([west, north], abs=1e-7)
+    assert corners["lowerRight"] == pytest.approx([east, south], abs=1e-7)
+    assert corners["center"] == pytest.approx([origin[1], origin[0]], abs=1e-7)
+    # Every river vertex of the GeoJSON lands at its (row, col) through GDAL's transform.
+    x0, dx, _, y0, _, dy = info["geoTransform"]
+    for feature in rivers_geojson(level, geo_origin=origin)["features"]:
+        lonlat = np.array(feature["geometry"]["coordinates"])
+        col = (lonlat[:, 0] - x0) / dx - 0.5               # pixel centres at +0.5
+        row = (lonlat[:, 1] - y0) / dy - 0.5
+        assert np.allclose(row, feature["properties"]["row"], atol=1e-6)
+        assert np.allclose(col, feature["properties"]["col"], atol=1e-6)
+    # Values and pixel-centre coordinates as GDAL reads them.
+    subprocess.run(["gdal_translate", "-q", "-of", "XYZ", "h.tif", "h.xyz"], cwd=tmp_path,
+                   check=True, timeout=60)
+    xyz = np.loadtxt(tmp_path / "h.xyz").reshape(40, 56, 3)
+    rows, cols = np.indices((40, 56))
+    lon, lat = frame.lonlat(rows, cols)
+    assert np.allclose(xyz[..., 0], lon, atol=1e-9) and np.allclose(xyz[..., 1], lat, atol=1e-9)
+    assert np.allclose(xyz[..., 2], level.height, rtol=1e-6, atol=1e-4)
+
+
+@_gdal_tool("gdal_rasterize")
+def test_gdal_burns_the_rivers_onto_their_cells(level, tmp_path):
+    # GDAL draws the GeoJSON onto the GeoTIFF's grid: every river vertex's cell is burnt.
+    origin = (47.0, -122.0)
+    save_geojson(level, tmp_path / "r.geojson", geo_origin=origin)
+    west, south, east, north = GeoFrame.of(level, geo_origin=origin).bounds
+    subprocess.run(["gdal_rasterize", "-q", "-burn", "1", "-at", "-ot", "Byte", "-init", "0",
+                    "-te", *map(repr, (west, south, east, north)), "-ts", "56", "40",
+                    "r.geojson", "burnt.tif"], cwd=tmp_path, check=True, timeout=60)
+    with Image.open(tmp_path / "burnt.tif") as im:
+        burnt = np.asarray(im).astype(bool)
+    cells = np.floor(np.concatenate([r.path for r in level.rivers]) + 0.5).astype(int)
+    assert burnt[cells[:, 0], cells[:, 1]].all()
+    assert burnt.sum() <= 3 * len(np.unique(cells, axis=0))       # and not much else
 
 
 # -- engine heightmaps -----------------------------------------------------------------------
@@ -277,7 +589,39 @@ def test_png16_reloads_within_one_step(square, tmp_path):
     sidecar = json.loads((tmp_path / "h.json").read_text())
     step = sidecar["metres_per_step"]
     assert step == pytest.approx(out.range.metres_per_step)
+    assert sidecar["sea_floor_m"] is None
     assert np.abs(_metres(sidecar, back) - square.height).max() <= step / 2 + 1e-6 * step
+
+
+def test_sea_floor_clamps_before_scaling(level, tmp_path):
+    full = save_heightmap(level, tmp_path / "full.png")
+    out = save_heightmap(level, tmp_path / "sea.r16", format="raw16", sea_floor=-50.0)
+    assert (full.range.lo, full.range.hi) == (float(level.height.min()),
+                                             float(level.height.max()))
+    assert (out.range.lo, out.range.hi) == (-50.0, float(level.height.max()))
+    sidecar = json.loads((tmp_path / "sea.json").read_text())
+    assert sidecar["sea_floor_m"] == -50.0 and sidecar["height_range_m"][0] == -50.0
+    raw = np.fromfile(tmp_path / "sea.r16", "<u2").reshape(level.shape)
+    metres = _metres(sidecar, raw)
+    step = out.range.metres_per_step
+    expect = np.maximum(level.height, -50.0)
+    assert np.abs(metres - expect).max() <= step / 2 + 1e-6
+    assert (raw[level.height <= -50.0] == 0).all()
+    # The sea used most of the 16 bits; clamped, land gets them.
+    below_sea = lambda r: -r.lo / (r.hi - r.lo)                     # noqa: E731
+    assert below_sea(full.range) > 0.85 and below_sea(out.range) < 0.05
+    assert full.range.metres_per_step / step > 6
+
+
+@pytest.mark.parametrize("sea_floor, match", [
+    (5.0, r"sea_floor must be in \[-inf, 0\], got 5"),
+    (float("nan"), "sea_floor must be finite, got nan"),
+    ("deep", "sea_floor must be a real number, got 'deep'"),
+])
+def test_bad_sea_floor_is_named(level, tmp_path, sea_floor, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        save_heightmap(level, tmp_path / "h.png", sea_floor=sea_floor)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_resampled_heightmap_agrees_with_height_at(square, tmp_path):
@@ -312,7 +656,6 @@ def test_raw16_is_little_endian_north_first(square, tmp_path):
 
 
 def test_raw_rows_run_north_to_south(tmp_path):
-    from procgen import Level, LevelConfig
     h = np.repeat(np.arange(33, dtype=np.float32)[:, None], 33, axis=1)   # rises southwards
     lv = Level(config=LevelConfig(), seed=0, cell_size=10.0, height=h,
                water=np.zeros(h.shape, bool), lakes=np.zeros(h.shape, np.int32))
@@ -345,7 +688,7 @@ def test_biome_weights_sum_to_255(square):
     w = biome_weights(square)
     assert w.shape == (len(Biome), 48, 48)
     assert np.array_equal(np.argmax(w, axis=0), square.biomes)
-    assert set(np.unique(w)) == {0, 255}
+    assert set(np.unique(w)) <= {0, 255}
     r = biome_weights(square, size=65)
     assert (r.sum(axis=0, dtype=np.int64) == 255).all()
     assert (r[0, 0, 0] == 255) == (square.biomes[0, 0] == Biome.OCEAN)
@@ -374,24 +717,70 @@ def test_splat_maps_grey_and_rgba(square, tmp_path):
     assert sidecar["splat"]["files"][0]["channels"] == ["ocean", "lake", "beach", "desert"]
 
 
-def test_failed_export_leaves_nothing(square, tmp_path, monkeypatch):
-    import procgen.export as ex
-    real = ex.atomic_write
+# -- all files or none -----------------------------------------------------------------------
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _fail_on_call(monkeypatch, module, name, k, error):
+    """Make ``module.name`` raise ``error`` on its k-th call (1-based), else behave."""
+    real = getattr(module, name)
     calls = []
 
-    def flaky(path, write, **kw):
-        calls.append(path)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        return real(path, write, **kw)
+    def flaky(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == k:
+            raise error
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(ex, "atomic_write", flaky)
+    monkeypatch.setattr(module, name, flaky)
+    return calls
+
+
+def test_failed_second_write_keeps_the_old_files(level, tmp_path, monkeypatch):
+    import procgen._io as io_module
+    save_tiled(level, tmp_path / "m.tmj", tile_size=8)
+    save_heightmap(level, tmp_path / "h.png")
+    before = _snapshot(tmp_path)
+    _fail_on_call(monkeypatch, io_module, "_write_temp", 2, OSError("disk full"))
     with pytest.raises(OSError, match="disk full"):
-        save_heightmap(square, tmp_path / "h.png", size=65, splat="rgba")
+        save_tiled(level, tmp_path / "m.tmj", tile_size=4)        # image written, map fails
+    _fail_on_call(monkeypatch, io_module, "_write_temp", 2, OSError("disk full"))
+    with pytest.raises(OSError, match="disk full"):
+        save_heightmap(level, tmp_path / "h.png", sea_floor=-10.0)
+    assert _snapshot(tmp_path) == before                  # old files intact, no temporaries
+
+
+def test_failed_rename_restores_the_old_files(level, tmp_path, monkeypatch):
+    save_heightmap(level, tmp_path / "h.png", splat="rgba")
+    before = _snapshot(tmp_path)
+    # The second rename fails: the heightmap, already replaced, gets its old bytes back.
+    calls = _fail_on_call(monkeypatch, os, "replace", 2, OSError("rename refused"))
+    with pytest.raises(OSError, match="rename refused"):
+        save_heightmap(level, tmp_path / "h.png", splat="rgba", sea_floor=-10.0)
+    assert len(calls) >= 3                                 # two renames, then the restore
+    monkeypatch.undo()
+    assert _snapshot(tmp_path) == before
+
+
+def test_failed_export_of_new_files_leaves_nothing(level, tmp_path, monkeypatch):
+    _fail_on_call(monkeypatch, os, "replace", 3, OSError("rename refused"))
+    with pytest.raises(OSError, match="rename refused"):
+        save_heightmap(level, tmp_path / "h.png", size=65, splat="rgba")
+    monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
-    calls.clear()
-    monkeypatch.setattr(ex, "atomic_write", lambda *a, **k: (_ for _ in ()).throw(
-        OSError("read-only")) if calls.append(1) or len(calls) == 2 else real(*a, **k))
+    import procgen._io as io_module
+    _fail_on_call(monkeypatch, io_module, "_write_temp", 2, OSError("read-only"))
     with pytest.raises(OSError, match="read-only"):
-        save_tiled(square, tmp_path / "m.json")
+        save_tiled(level, tmp_path / "m.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_colliding_outputs_are_refused(level, tmp_path):
+    from procgen._io import atomic_write_many
+    with pytest.raises(ValueError, match="output paths collide"):
+        atomic_write_many([(tmp_path / "a", b"1", "path"), (tmp_path / "." / "a", b"2", "x")])
+    with pytest.raises(ValueError, match="sidecar: folder .* does not exist"):
+        atomic_write_many([(tmp_path / "a", b"1", "path"),
+                           (tmp_path / "missing" / "b", b"2", "sidecar")])
     assert list(tmp_path.iterdir()) == []

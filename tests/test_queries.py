@@ -1,6 +1,7 @@
 """Gameplay queries: hand-computed cases, kernels against their naive twins, caching."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,8 +9,8 @@ import pytest
 from procgen import Level, LevelConfig, River, generate_level
 from procgen._kernels import queries as qk
 from procgen.hydrology import fill_depressions, flow_directions
-from procgen.queries import (DistanceUnit, RiverCrossing, SlopeUnit, cells_of, channel_depth,
-                             distance_transform)
+from procgen.queries import (DistanceUnit, RiverCrossing, SlopeUnit, SpawnPointsWarning,
+                             cells_of, channel_depth, distance_transform)
 from tests.naive import (naive_drain_outlets, naive_poisson_disc, naive_squared_edt)
 
 
@@ -272,11 +273,41 @@ def test_spawn_points_on_a_level():
                                                min_water_distance=8000.0, rng=3))
     again = lv.spawn_points(10, min_spacing=12000.0, rng=np.random.default_rng(3))
     assert again.shape == (10, 2)
-    # `where` restricts; fewer points come back when there is no more room.
+    # `where` restricts; fewer points come back, with a warning, when there is no more room.
     only = np.zeros(lv.shape, bool); only[r[0], c[0]] = True
-    one = lv.spawn_points(5, min_spacing=4000.0, where=only & lv.land, rng=0)
+    with pytest.warns(SpawnPointsWarning, match="asked for 5 spawn points but only 1 fit"):
+        one = lv.spawn_points(5, min_spacing=4000.0, where=only & lv.land, rng=0)
     assert one.shape == (1, 2) and cells_of(*one[0]) == (r[0], c[0])
     assert lv.spawn_points(0, min_spacing=4000.0).shape == (0, 2)
+
+
+def test_spawn_points_say_when_fewer_fit(recwarn):
+    lv = generate_level(seed=1, shape=64, cell_size=4000.0, preset="continent")
+    with pytest.warns(SpawnPointsWarning) as caught:
+        many = lv.spawn_points(1000, min_spacing=12000.0, min_water_distance=4000.0, rng=3)
+    assert 0 < len(many) < 1000
+    message = str(caught[0].message)
+    allowed = int(((lv.distance_to_water(include_rivers=True) >= 4000.0) & lv.land
+                   & ~lv.river_mask()).sum())
+    assert message.startswith(f"asked for 1000 spawn points but only {len(many)} fit on the "
+                              f"{allowed:,} allowed cells at min_spacing 12000 m; returning "
+                              f"{len(many)}. For more, pass a smaller min_spacing or a "
+                              f"smaller min_water_distance")
+    # The warning points at the caller's line (here), not inside procgen.
+    assert caught[0].filename == __file__
+    # Asking for what fits is silent; so is asking for nothing.
+    recwarn.clear()
+    again = lv.spawn_points(len(many), min_spacing=12000.0, min_water_distance=4000.0, rng=3)
+    assert len(again) == len(many) and len(recwarn) == 0
+    # No allowed cell at all: an empty result, and the warning says so.
+    with pytest.warns(SpawnPointsWarning, match="only 0 fit on the 0 allowed cells.*larger where"):
+        none = lv.spawn_points(3, min_spacing=4000.0, where=np.zeros(lv.shape, bool))
+    assert none.shape == (0, 2)
+    # Games that need every point make it an error.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpawnPointsWarning)
+        with pytest.raises(SpawnPointsWarning):
+            lv.spawn_points(1000, min_spacing=12000.0, rng=3)
 
 
 @pytest.mark.parametrize("kwargs, match", [

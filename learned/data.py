@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from procgen import paths as _paths
-from procgen._io import atomic_write
+from procgen._io import atomic_write, atomic_write_many
 from procgen._validate import check_int
 
 from ._assets import asset_dir
@@ -110,10 +110,10 @@ def build(out_dir=None, *, progress: bool = True, config=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     arrays, header = _wdb.build_arrays(config, progress=progress)
     blob = _npz_bytes(arrays, header)
-    atomic_write(out / "rivers.npz", lambda f: f.write(blob))
     side = dict(header, sha256={"rivers.npz": hashlib.sha256(blob).hexdigest()})
     text = (json.dumps(side, indent=1, sort_keys=True) + "\n").encode()
-    atomic_write(out / "rivers.json", lambda f: f.write(text))
+    # rivers.json holds the checksum of rivers.npz: both new or both old
+    atomic_write_many([(out / "rivers.npz", blob, "out_dir"), (out / "rivers.json", text, "out_dir")])
     return header
 
 

@@ -37,7 +37,8 @@ from ._validate import DEFAULT_MAX_CELLS, check_float, check_int, check_shape
 from .river import River
 from .rivers import RiversConfig, carve_rivers, get_generator
 
-__all__ = ["LevelConfig", "Level", "generate_level", "STAGES", "stage_seed", "FORMAT_VERSION"]
+__all__ = ["LevelConfig", "Level", "generate_level", "STAGES", "stage_seed", "FORMAT_VERSION",
+           "PRESET_RIVERS"]
 
 #: Pipeline stages in order; each gets child ``i`` of the root SeedSequence.
 STAGES = ("terrain", "hydrology", "rivers", "biomes")
@@ -47,6 +48,18 @@ FORMAT_VERSION = 1
 _FORMAT_NAME = "procgen-level"
 
 DEFAULT_CELL_SIZE = 500.0
+
+#: River thresholds that suit each terrain preset, in the units of :class:`RiversConfig`
+#: (at 500 m per cell, scaled with the cell size like the terrain). Small landmasses drain
+#: small areas, so maps of islands draw smaller streams than maps of a continent; without
+#: this, most 256-cell archipelago maps would have no river at all.
+PRESET_RIVERS: dict[str, RiversConfig] = {
+    "continent": RiversConfig(),
+    "islands": RiversConfig(min_area_km2=25.0, min_length_km=3.0),
+    "archipelago": RiversConfig(min_area_km2=15.0, min_length_km=2.5),
+    "highlands": RiversConfig(),
+    "lowlands": RiversConfig(),
+}
 
 
 @dataclass(frozen=True)
@@ -79,9 +92,20 @@ class LevelConfig:
 
     @classmethod
     def from_preset(cls, name: str, **sections) -> "LevelConfig":
-        """Config whose terrain is the named preset (see :data:`procgen.terrain.PRESETS`);
-        other sections may be given as keywords."""
-        return cls(terrain=_terrain.preset(name), **sections)
+        """Config whose terrain is the named preset (see :data:`procgen.terrain.PRESETS`)
+        and whose rivers use that preset's thresholds (:data:`PRESET_RIVERS`); other
+        sections, ``rivers`` included, may be given as keywords.
+
+        Examples
+        --------
+        >>> from procgen import LevelConfig
+        >>> cfg = LevelConfig.from_preset("archipelago")
+        >>> cfg.rivers.min_area_km2, cfg.rivers.min_area_cells(100.0)
+        (15.0, 60.0)
+        """
+        terrain = _terrain.preset(name)
+        sections.setdefault("rivers", PRESET_RIVERS.get(name, RiversConfig()))
+        return cls(terrain=terrain, **sections)
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (enums by value, nested configs as dicts)."""
@@ -370,7 +394,8 @@ class Level:
         if biomes is not None and (biomes.dtype != np.uint8 or biomes.shape != shape
                                    or (biomes.size and int(biomes.max()) >= len(Biome))):
             raise ValueError(f"{str(path)!r}: biomes array does not match the header")
-        return cls(config=LevelConfig.from_dict(header["config"]), seed=header["seed"],
+        return cls(config=LevelConfig.from_dict(_upgrade_config(header["config"])),
+                   seed=header["seed"],
                    cell_size=header["cell_size"], height=height, water=water, lakes=lakes,
                    rivers=rivers, biomes=biomes)
 
@@ -386,9 +411,13 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     shape : int or (int, int)
         Grid size ``(rows, cols)``; an int means square.
     cell_size : float, optional
-        Metres per cell (default 500).
+        Metres per cell (default 500). Presets and river thresholds keep their size in
+        cells, so this sets the level's real extent, not what it shows: a continent on
+        512 cells is 51 km across at 100 m and 512 km at 1 km (heights shrink below 500 m;
+        see :mod:`procgen.terrain`).
     preset : str, optional
-        A terrain preset name (``'continent'`` when neither ``preset`` nor ``config`` is given).
+        A terrain preset name (``'continent'`` when neither ``preset`` nor ``config`` is given);
+        the rivers take that preset's thresholds (:data:`PRESET_RIVERS`).
     config : LevelConfig, optional
         Full settings; give this or ``preset``, not both.
     rivers : str or RiverGenerator, optional
@@ -443,6 +472,22 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
 
 
 # -- config <-> plain dicts -------------------------------------------------------------------
+def _upgrade_config(data):
+    """Read a saved config as the version that wrote it meant it.
+
+    Configs saved before lengths scaled with the cell size have every terrain and rivers key
+    but ``reference_cell_size``; their lengths were absolute metres, which None now means.
+    """
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for section in ("terrain", "rivers"):
+        part = data.get(section)
+        if isinstance(part, dict) and part and "reference_cell_size" not in part:
+            data[section] = {**part, "reference_cell_size": None}
+    return data
+
+
 def _to_plain(obj):
     if is_dataclass(obj):
         return {f.name: _to_plain(getattr(obj, f.name)) for f in fields(obj)}

@@ -42,16 +42,28 @@ __all__ = ["RiverGenerator", "RiversConfig", "FlowRivers", "ShapeRivers", "Downh
 class RiversConfig:
     """Settings of the rivers stage (lengths in metres or km as named).
 
+    The thresholds that decide where rivers are (``min_area_km2``, ``min_length_km``) hold at
+    ``reference_cell_size`` and scale with the cell size like the terrain's lengths do
+    (see :mod:`procgen.terrain`): areas with its square, lengths with it. So they are fixed
+    numbers of cells, and a map's river network barely changes with the cell size (only
+    through lakes, whose depth and area limits are physical). With the
+    defaults, rivers begin where 200 cells drain (50 km^2 at 500 m, 2 km^2 at 100 m,
+    200 km^2 at 1 km) and are at least 6 cells long. Widths, depths and discharge come
+    from the real catchment area in km^2, so they do change with the cell size.
+    :meth:`procgen.LevelConfig.from_preset` lowers the thresholds for the island presets,
+    whose small landmasses drain less.
+
     Attributes
     ----------
     generator : str
         Name of the river generator: ``'flow'`` (default), ``'walker'``, ``'persistent'``,
         ``'sine'``, ``'downhill'``, ``'none'``, or ``'learned:NAME'``.
     min_area_km2 : float
-        Flow rivers begin where this much land drains through a cell. Default 400 km^2.
+        Flow rivers begin where this much land drains through a cell, at
+        ``reference_cell_size``. Default 50 km^2.
     min_length_km : float
         Shorter rivers are dropped (and shape rivers are only placed where the fall line is
-        at least this long). Default 8 km.
+        at least this long), at ``reference_cell_size``. Default 3 km.
     count : int
         How many rivers a shape generator places. Default 12.
     width_coefficient : float
@@ -64,16 +76,29 @@ class RiversConfig:
         Default 0.03.
     carve : bool
         Cut channels and valleys (the downhill guarantee holds either way). Default True.
+    reference_cell_size : float or None
+        Cell size in metres at which ``min_area_km2`` and ``min_length_km`` hold, in
+        (0, 1e6]. Default 500. None: they are absolute, whatever the cell size.
+
+    Examples
+    --------
+    >>> from procgen.rivers import RiversConfig
+    >>> cfg = RiversConfig()
+    >>> cfg.min_area_cells(100.0), cfg.min_area_cells(1000.0), cfg.min_length_cells(100.0)
+    (200.0, 200.0, 6)
+    >>> RiversConfig(reference_cell_size=None).min_area_cells(100.0)
+    5000.0
     """
 
     generator: str = "flow"
-    min_area_km2: float = 400.0
-    min_length_km: float = 8.0
+    min_area_km2: float = 50.0
+    min_length_km: float = 3.0
     count: int = 12
     width_coefficient: float = 4.0
     depth_coefficient: float = 0.3
     valley_slope: float = 0.03
     carve: bool = True
+    reference_cell_size: float | None = 500.0
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:
@@ -86,6 +111,21 @@ class RiversConfig:
         check_float("valley_slope", self.valley_slope, lo=0.0, hi=10.0)
         if not isinstance(self.carve, bool):
             raise TypeError(f"carve must be a bool, got {self.carve!r}")
+        if self.reference_cell_size is not None:
+            check_float("reference_cell_size", self.reference_cell_size, lo=0.0, hi=1e6,
+                        lo_open=True)
+
+    def _unit(self, cell_size: float) -> float:
+        cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+        return cell_size if self.reference_cell_size is None else self.reference_cell_size
+
+    def min_area_cells(self, cell_size: float) -> float:
+        """Drainage area, in cells, at which flow rivers begin on a grid of ``cell_size``."""
+        return self.min_area_km2 / (self._unit(cell_size) ** 2 / 1e6)
+
+    def min_length_cells(self, cell_size: float) -> int:
+        """Fewest cells a river runs through on a grid of ``cell_size`` (at least 2)."""
+        return max(2, int(np.ceil(self.min_length_km * 1000.0 / self._unit(cell_size))))
 
 
 @runtime_checkable
@@ -106,10 +146,6 @@ def width_from_discharge(discharge, coefficient: float) -> np.ndarray:
             ).astype(np.float32)
 
 
-def _min_cells(length_km: float, cell_size: float) -> int:
-    return max(2, int(np.ceil(length_km * 1000.0 / cell_size)))
-
-
 class FlowRivers:
     """Rivers where the water goes: the drainage network above a drainage-area threshold.
 
@@ -121,12 +157,11 @@ class FlowRivers:
     name = "flow"
 
     def generate(self, drainage: Drainage, *, rng=None, config: RiversConfig) -> list[River]:
-        cell_area_km2 = drainage.cell_size ** 2 / 1e6
-        threshold = max(2.0, config.min_area_km2 / cell_area_km2)
+        threshold = max(2.0, config.min_area_cells(drainage.cell_size))
         acc = drainage.accumulation.ravel()
         cells, offsets = _hk.extract_rivers(drainage.directions, acc, threshold,
                                             drainage.water,
-                                            _min_cells(config.min_length_km, drainage.cell_size))
+                                            config.min_length_cells(drainage.cell_size))
         if len(offsets) < 2:
             return []
         down = _hk.downstream_index(drainage.directions)
@@ -236,7 +271,7 @@ def place_shapes(shapes_xy: np.ndarray, drainage: Drainage, *, rng: np.random.Ge
         map edge, and has widths growing with the square root of the distance travelled, up
         to the width of a channel draining the mouth's catchment.
     """
-    min_cells = _min_cells(config.min_length_km, drainage.cell_size)
+    min_cells = config.min_length_cells(drainage.cell_size)
     falls = _pick_sources(drainage, len(shapes_xy), rng, min_cells)
     rivers = []
     for shape, fall in zip(shapes_xy, falls):
@@ -295,7 +330,7 @@ class DownhillRivers:
 
     def generate(self, drainage: Drainage, *, rng: np.random.Generator,
                  config: RiversConfig) -> list[River]:
-        min_cells = _min_cells(config.min_length_km, drainage.cell_size)
+        min_cells = config.min_length_cells(drainage.cell_size)
         falls = _pick_sources(drainage, config.count, rng, min_cells)
         if not falls:
             return []

@@ -237,3 +237,56 @@ def test_query_methods_are_thin_wrappers():
     assert lv.watersheds().count == queries.watersheds(lv).count
     assert np.array_equal(lv.walkable(), queries.walkable(lv))
     assert lv.biome_at(0, 0) == int(lv.biomes[0, 0])
+
+
+# -- presets at every cell size ------------------------------------------------------------------
+def _preset_grid():
+    # Every preset x cell size x map size; the extreme cell sizes on 256-cell maps run by
+    # default (about 2 s), the rest (about 6 s more, 2 cores) under the slow mark.
+    from procgen.terrain import PRESETS
+    for name in sorted(PRESETS):
+        for cell_size in (100.0, 250.0, 500.0, 1000.0):
+            for side in (256, 512):
+                fast = side == 256 and cell_size in (100.0, 1000.0)
+                yield pytest.param(name, cell_size, side, id=f"{name}-{cell_size:g}m-{side}",
+                                   marks=[] if fast else [pytest.mark.slow])
+
+
+@pytest.mark.parametrize("name, cell_size, side", list(_preset_grid()))
+def test_every_preset_has_its_land_and_rivers_at_every_cell_size(name, cell_size, side):
+    from .test_terrain import LAND_FRACTION
+    lo, hi = LAND_FRACTION[name]
+    for seed in (0, 1, 2):
+        level = generate_level(seed=seed, shape=side, cell_size=cell_size, preset=name)
+        land = float(np.mean(level.height > 0))
+        assert lo <= land <= hi, f"seed {seed}: land fraction {land:.3f} outside [{lo}, {hi}]"
+        assert len(level.rivers) >= 1, f"seed {seed}: no rivers"
+        assert all(r.generator == "flow" for r in level.rivers)
+        top = float(level.height.max())
+        assert 100.0 < top < 9000.0, f"seed {seed}: highest point {top:.0f} m"
+
+
+def test_presets_bring_their_river_thresholds():
+    from procgen.level import PRESET_RIVERS
+    from procgen.rivers import RiversConfig
+    from procgen.terrain import PRESETS
+    assert set(PRESET_RIVERS) == set(PRESETS)
+    cfg = LevelConfig.from_preset("archipelago")
+    assert cfg.rivers == PRESET_RIVERS["archipelago"] and cfg.terrain == preset("archipelago")
+    assert cfg.rivers.min_area_cells(100.0) < RiversConfig().min_area_cells(100.0)
+    mine = RiversConfig(min_area_km2=50.0, generator="walker")
+    assert LevelConfig.from_preset("archipelago", rivers=mine).rivers is mine
+    lv = generate_level(seed=1, shape=16, cell_size=5000.0, preset="islands", rivers="sine")
+    assert lv.config.rivers.min_area_km2 == PRESET_RIVERS["islands"].min_area_km2
+    assert lv.config.rivers.generator == "sine"
+
+
+def test_files_from_before_cell_size_scaling_keep_absolute_lengths(tmp_path):
+    from pathlib import Path
+    old = Level.load(Path(__file__).parent / "data" / "level_v1.npz")
+    assert old.config.terrain.reference_cell_size is None
+    assert old.config.rivers.reference_cell_size is None
+    lv = generate_level(seed=1, shape=8, cell_size=5000.0)
+    lv.save(tmp_path / "new.npz")
+    back = Level.load(tmp_path / "new.npz")
+    assert back.config == lv.config and back.config.terrain.reference_cell_size == 500.0

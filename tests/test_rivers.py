@@ -86,7 +86,7 @@ def test_more_area_fewer_rivers():
     def count(area):
         cfg = LevelConfig.from_preset("continent", rivers=RiversConfig(min_area_km2=area))
         return len(generate_level(seed=4, shape=128, cell_size=2000.0, config=cfg).rivers)
-    assert count(200.0) > count(2000.0)
+    assert count(25.0) > count(400.0)
 
 
 def test_changing_rivers_leaves_terrain_and_lakes_identical():
@@ -106,6 +106,30 @@ def test_changing_rivers_leaves_terrain_and_lakes_identical():
                     far[np.clip(cells[:, 0] + dr, 0, 95), np.clip(cells[:, 1] + dc, 0, 95)] = False
     assert far.mean() > 0.3
     assert np.array_equal(a.height[far], base[far]) and np.array_equal(b.height[far], base[far])
+
+
+def test_thresholds_are_cells_at_the_reference_cell_size():
+    cfg = RiversConfig(min_area_km2=100.0, min_length_km=4.0)
+    for cell_size in (100.0, 500.0, 1000.0):
+        assert cfg.min_area_cells(cell_size) == 400.0 and cfg.min_length_cells(cell_size) == 8
+    fixed = RiversConfig(min_area_km2=100.0, min_length_km=4.0, reference_cell_size=None)
+    assert fixed.min_area_cells(1000.0) == 100.0 and fixed.min_area_cells(100.0) == 10_000.0
+    assert fixed.min_length_cells(1000.0) == 4 and fixed.min_length_cells(4000.0) == 2
+    with pytest.raises(ValueError, match=r"reference_cell_size must be in \(0, 1e\+06\], got -5"):
+        RiversConfig(reference_cell_size=-5.0)
+    with pytest.raises(ValueError, match=r"cell_size must be in \(0, 1e\+06\], got 0"):
+        cfg.min_area_cells(0.0)
+
+
+def test_same_network_at_every_cell_size_from_the_reference_up():
+    # The terrain and the thresholds are the same in cells at 500 m and 1 km, so the rivers
+    # run through the same cells; a channel drains four times the area, so it is twice as wide.
+    a = generate_level(seed=1, shape=256, cell_size=500.0, preset="islands")
+    b = generate_level(seed=1, shape=256, cell_size=1000.0, preset="islands")
+    assert len(a.rivers) == len(b.rivers) > 0
+    for ra, rb in zip(a.rivers, b.rivers):
+        assert np.array_equal(ra.path, rb.path) and ra.order == rb.order
+        assert np.allclose(rb.width, 2.0 * ra.width, rtol=1e-5)
 
 
 def test_same_seed_same_rivers():
@@ -167,7 +191,8 @@ def test_rivers_round_trip_through_the_level_file(tmp_path):
 
 
 def test_render_draws_rivers():
-    level = generate_level(seed=6, shape=128, cell_size=2000.0)
+    level = generate_level(seed=6, shape=256, cell_size=2000.0)
+    assert level.rivers
     with_rivers = level.render()
     level.rivers = []
     assert not np.array_equal(with_rivers, level.render())

@@ -6,4 +6,5 @@
 * ``python -m demos.tiny_game``: a character walking a Level, fording rivers
 
 Importing ``demos`` imports neither pygame nor torch; each demo needs the ``viewer`` extra.
+Each also runs headless: ``--frames N --screenshot PNG`` (``demos._cli``).
 """

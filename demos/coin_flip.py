@@ -11,17 +11,17 @@ word), so the walk drawn here is, point for point, ``procgen.walkers.coin_flip``
 same seed (``tests/test_demos.py`` checks it).
 
 Run ``python -m demos.coin_flip [--seed 3] [--walkers 6] [--turn 18]``; Space pauses, N
-starts new walkers, Esc quits.
+starts new walkers, Esc quits. Headless: ``--frames 200 --screenshot walk.png``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import sys
 
 import numpy as np
+
+from demos import _cli
 
 __all__ = ["coins", "heads", "advance", "walk", "main"]
 
@@ -60,21 +60,29 @@ def walk(seed: int, walkers: int, steps: int, *, turn: float) -> np.ndarray:
     return out
 
 
-def main(argv=None, *, frames: int | None = None) -> int:
-    """Run the demo window; ``frames`` stops after that many frames (tests)."""
-    p = argparse.ArgumentParser(prog="python -m demos.coin_flip", description=__doc__.split("\n")[0])
-    p.add_argument("--seed", type=int, default=3)
-    p.add_argument("--walkers", type=int, default=6)
-    p.add_argument("--steps", type=int, default=420, help="steps per walker before a restart")
-    p.add_argument("--turn", type=float, default=18.0, help="turn per flip, degrees")
-    p.add_argument("--speed", type=int, default=2, help="steps drawn per frame")
-    args = p.parse_args(argv)
-    if not (1 <= args.walkers <= 64 and 1 <= args.steps <= 100_000 and args.speed >= 1
-            and 0 <= args.turn <= 180 and args.seed >= 0):
-        print("coin_flip: error: need 1..64 walkers, 1..100000 steps, speed >= 1, turn in "
-              "0..180 and seed >= 0", file=sys.stderr)
-        return 2
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+def _parser():
+    p = _cli.parser("coin_flip", "python -m demos.coin_flip", __doc__.split("\n")[0])
+    p.add_argument("--seed", type=int, default=3, help="seed of the first walkers, >= 0")
+    p.add_argument("--walkers", type=int, default=6, help="walkers, 1..64")
+    p.add_argument("--steps", type=int, default=420,
+                   help="steps per walker before a restart, 1..100000")
+    p.add_argument("--turn", type=float, default=18.0, help="turn per flip, degrees, 0..180")
+    p.add_argument("--speed", type=int, default=2, help="steps drawn per frame, >= 1")
+    _cli.add_headless_options(p)
+    return p
+
+
+def _prepare(args) -> None:
+    from procgen._validate import check_float, check_int
+
+    check_int("--seed", args.seed, lo=0, hi=(1 << 64) - 1)
+    check_int("--walkers", args.walkers, lo=1, hi=64)
+    check_int("--steps", args.steps, lo=1, hi=100_000)
+    check_float("--turn", args.turn, lo=0.0, hi=180.0)
+    check_int("--speed", args.speed, lo=1)
+
+
+def _play(args, _) -> None:
     import pygame
 
     pygame.display.init()
@@ -89,6 +97,7 @@ def main(argv=None, *, frames: int | None = None) -> int:
     turn = math.radians(args.turn)
     px = 4.0  # screen pixels per step
     clock = pygame.time.Clock()
+    frames = args.frames
     seed, paused, frame = args.seed, False, 0
 
     def restart(seed):
@@ -135,8 +144,15 @@ def main(argv=None, *, frames: int | None = None) -> int:
         pygame.display.flip()
         frame += 1
         clock.tick(60 if frames is None else 0)
+    if args.screenshot:
+        print(f"saved {_cli.save_screenshot(screen, args.screenshot)}")
     pygame.display.quit()
-    return 0
+
+
+def main(argv=None) -> int:
+    """Run the demo window; ``argv`` excludes the program name (``--frames N`` stops after
+    N frames). Returns the exit status: 0, or 2 after a one-line error for a bad option."""
+    return _cli.run(_parser(), argv, prepare=_prepare, play=_play)
 
 
 if __name__ == "__main__":  # pragma: no cover

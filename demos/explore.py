@@ -14,39 +14,34 @@ Keys (also on the help overlay, H or F1):
 * G hillshade, R rivers, C contours, O water; B side by side, Tab: which pane 1-9 set
 * Ctrl+S or F12: save the view; Ctrl+Shift+S or M: save the full map; L: save the Level
 
-Files go to ``--out`` (default: the current folder), named by what they show, e.g.
-``map_continent_seed7_flow.png``; an existing file is never overwritten (``_1``, ``_2``, ...
-are appended).
+Files go to ``--out`` (default: the current folder; created with its parents if missing),
+named by what they show, e.g. ``map_continent_seed7_flow.png``; an existing file is never
+overwritten (``_1``, ``_2``, ... are appended). Headless: ``--frames N --screenshot PNG``
+(see ``demos._cli``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 from pathlib import Path
+
+from demos import _cli
 
 __all__ = ["main"]
 
 PROG = "explore"
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Errors are one line (``explore: error: ...``) and exit with status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{PROG}: error: {message}\n")
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     from procgen.terrain import PRESETS
 
-    p = _OneLineParser(
-        prog="python -m demos.explore",
-        description="Explore procgen landscapes: pan, zoom, switch seeds, presets, river "
-                    "generators and layers, compare two generators side by side, and save "
-                    "PNGs and Level files. Press H in the window for the keys.",
+    p = _cli.parser(
+        prog or PROG, prog or "python -m demos.explore",
+        "Explore procgen landscapes: pan, zoom, switch seeds, presets, river generators and "
+        "layers, compare two generators side by side, and save PNGs and Level files. Press H "
+        "in the window for the keys.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--seed", type=int, default=7, help="root seed, 0 <= SEED < 2**64")
     p.add_argument("--size", type=int, default=1024, help="map width and height in cells")
@@ -60,17 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-size", type=float, default=500.0, metavar="METRES",
                    help="metres per cell")
     p.add_argument("--out", default=".", metavar="DIR",
-                   help="folder for saved views, maps and Level files")
+                   help="folder for saved views, maps and Level files (created with its "
+                        "parents if missing)")
     p.add_argument("--width", type=int, default=1280, help="window width in pixels")
     p.add_argument("--height", type=int, default=800, help="window height in pixels")
-    p.add_argument("--frames", type=int, metavar="N",
-                   help="run N frames (and until the first level is shown), then exit; "
-                        "for tests and benchmarks")
+    _cli.add_headless_options(p, frames_help="run N frames (and until the first level is "
+                                             "shown), then exit; for tests, benchmarks and "
+                                             "screenshots")
     p.add_argument("--script", metavar="FILE",
                    help="run scripted input from FILE ('-' reads stdin); commands: key, "
                         "hold, move, drag, wheel, wait, frames, save, screenshot, quit")
-    p.add_argument("--screenshot", metavar="PNG",
-                   help="save the window, overlays included, after the last frame")
     p.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for none")
     p.add_argument("--worker", choices=("process", "thread"), default="process",
                    help="where levels are generated: a child process keeps the window "
@@ -94,8 +88,8 @@ def _check_generator(option: str, name: str) -> str:
 
 
 def _options(args):
-    """Check every option before a window opens; errors name the option."""
-    from procgen._io import check_writable_target
+    """Check every option before a window opens; errors name the option. The ``--out``
+    folder is created last, once everything else is known to be good."""
     from procgen._validate import check_float, check_int
     from procgen.terrain import PRESETS
 
@@ -108,20 +102,11 @@ def _options(args):
     rivers = _check_generator("--rivers", args.rivers)
     compare = _check_generator("--compare", args.compare) if args.compare else None
     cell = check_float("--cell-size", args.cell_size, lo=0.0, hi=1e6, lo_open=True)
-    out = Path(args.out)
-    if not out.is_dir():
-        raise ValueError(f"--out: folder {str(out)!r} does not exist")
-    if not os.access(out, os.W_OK):
-        raise ValueError(f"--out: folder {str(out)!r} is not writable")
     check_int("--width", args.width, lo=320, hi=16384)
     check_int("--height", args.height, lo=240, hi=16384)
-    if args.frames is not None:
-        check_int("--frames", args.frames, lo=1)
     check_int("--fps", args.fps, lo=0, hi=1000)
-    if args.screenshot:
-        if Path(args.screenshot).suffix.lower() != ".png":
-            raise ValueError(f"--screenshot must be a .png path, got {args.screenshot!r}")
-        check_writable_target(args.screenshot, name="--screenshot")
+    _cli.check_headless(args)
+    out = _cli.make_folder("--out", args.out)
     return Options(seed=seed, size=size, preset=args.preset, rivers=rivers, compare=compare,
                    cell_size=cell, out=out, width=args.width, height=args.height,
                    worker=args.worker, fps=args.fps)
@@ -140,29 +125,28 @@ def _script(path: str | None):
     return Script(p.read_text(), source=f"--script {path}")
 
 
-def main(argv=None) -> int:
-    """Run the viewer; ``argv`` excludes the program name. Returns the exit status."""
+def main(argv=None, *, prog: str | None = None) -> int:
+    """Run the viewer; ``argv`` excludes the program name. Returns the exit status.
+
+    ``prog`` names the command in the help and in error lines (default ``python -m
+    demos.explore``, errors ``explore: error: ...``); ``procgen view``, which finds this
+    function through its ``procgen.commands`` entry point, passes ``prog="procgen view"``.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(prog)
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (0) and argparse errors (2, already printed)
         return int(stop.code or 0)
     try:
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        try:
-            import pygame  # noqa: F401
-        except ImportError:
-            raise ImportError("the viewer needs pygame: pip install "
-                              "'procgen-levels[viewer]'") from None
+        _cli.import_pygame()
         options = _options(args)
         script = _script(args.script)
         from demos._viewer.app import Explorer
 
         explorer = Explorer(options)
     except (ValueError, TypeError, ImportError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 2
+        return _cli.error(parser.name, exc)
     try:
         explorer.run(frames=args.frames, script=script)
         if args.screenshot:

@@ -8,16 +8,17 @@ finest octaves only roughen the coast.
 
 Left: ``fbm(octaves=k)`` drawn as terrain (sea below 0); right: what octave ``k`` added,
 ``fbm(octaves=k) - fbm(octaves=k - 1)``. Run ``python -m demos.octaves [--octaves 8]``; it
-steps through the octaves on its own; Right/Left or Space step by hand, Esc quits.
+steps through the octaves on its own; Right/Left or Space step by hand, Esc quits. Headless:
+``--frames 13 --screenshot octave4.png`` (four frames per octave).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
 import numpy as np
+
+from demos import _cli
 
 __all__ = ["octave_stack", "main"]
 
@@ -45,30 +46,35 @@ def _detail(delta: np.ndarray) -> np.ndarray:
     return np.repeat(g[..., None], 3, axis=2)
 
 
-def main(argv=None, *, frames: int | None = None) -> int:
-    """Run the demo window; ``frames`` stops after that many frames (tests)."""
-    p = argparse.ArgumentParser(prog="python -m demos.octaves", description=__doc__.split("\n")[0])
+def _parser():
+    p = _cli.parser("octaves", "python -m demos.octaves", __doc__.split("\n")[0])
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--octaves", type=int, default=8)
-    p.add_argument("--size", type=int, default=400, help="pixels per side of each panel")
+    p.add_argument("--octaves", type=int, default=8, help="octaves, 1..30")
+    p.add_argument("--size", type=int, default=400, help="pixels per side of each panel, "
+                                                         "32..2048")
     p.add_argument("--scale", type=float, default=256.0,
-                   help="lattice cell of the first octave, in pixels")
+                   help="lattice cell of the first octave, in pixels, > 0")
     p.add_argument("--persistence", type=float, default=0.5)
     p.add_argument("--lacunarity", type=float, default=2.0)
-    p.add_argument("--hold", type=float, default=1.2, help="seconds per octave")
-    args = p.parse_args(argv)
-    if not (1 <= args.octaves <= 30 and 32 <= args.size <= 2048 and args.scale > 0):
-        print("octaves: error: need 1..30 octaves, a size of 32..2048 and scale > 0",
-              file=sys.stderr)
-        return 2
-    try:
-        fields = octave_stack((args.size, args.size), octaves=args.octaves, scale=args.scale,
-                              seed=args.seed, persistence=args.persistence,
-                              lacunarity=args.lacunarity)
-    except (ValueError, TypeError) as exc:
-        print(f"octaves: error: {exc}", file=sys.stderr)
-        return 2
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    p.add_argument("--hold", type=float, default=1.2,
+                   help="seconds per octave (with --frames: 4 frames per octave)")
+    _cli.add_headless_options(p)
+    return p
+
+
+def _prepare(args) -> list[np.ndarray]:
+    from procgen._validate import check_float, check_int
+
+    check_int("--octaves", args.octaves, lo=1, hi=30)
+    check_int("--size", args.size, lo=32, hi=2048)
+    check_float("--scale", args.scale, lo=0.0, lo_open=True)
+    check_float("--hold", args.hold, lo=0.0, lo_open=True)
+    return octave_stack((args.size, args.size), octaves=args.octaves, scale=args.scale,
+                        seed=args.seed, persistence=args.persistence,
+                        lacunarity=args.lacunarity)
+
+
+def _play(args, fields) -> None:
     import pygame
 
     pygame.display.init()
@@ -86,6 +92,7 @@ def main(argv=None, *, frames: int | None = None) -> int:
         added = f if k == 0 else f - fields[k - 1]
         panels.append((surface(_terrain(f)), surface(_detail(added))))
     clock = pygame.time.Clock()
+    frames = args.frames
     k, frame, t, running = 0, 0, 0.0, True
     while running and (frames is None or frame < frames):
         for event in pygame.event.get():
@@ -97,8 +104,9 @@ def main(argv=None, *, frames: int | None = None) -> int:
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_LEFT:
                 k, t = (k - 1) % len(panels), 0.0
         dt = clock.tick(60 if frames is None else 0) / 1000.0
-        t += dt if frames is None else args.hold / 4  # tests see several octaves
-        if t >= args.hold:
+        # t in octaves held; headless, a frame is exactly a quarter, so runs are reproducible
+        t += dt / args.hold if frames is None else 0.25
+        if t >= 1.0:
             k, t = (k + 1) % len(panels), 0.0
         screen.fill((18, 22, 30))
         cell = args.scale / args.lacunarity ** k
@@ -113,8 +121,15 @@ def main(argv=None, *, frames: int | None = None) -> int:
                     (2 * pad + n, top + n + 6))
         pygame.display.flip()
         frame += 1
+    if args.screenshot:
+        print(f"saved {_cli.save_screenshot(screen, args.screenshot)}")
     pygame.display.quit()
-    return 0
+
+
+def main(argv=None) -> int:
+    """Run the demo window; ``argv`` excludes the program name (``--frames N`` stops after
+    N frames). Returns the exit status: 0, or 2 after a one-line error for a bad option."""
+    return _cli.run(_parser(), argv, prepare=_prepare, play=_play)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,16 +13,17 @@ arrays, written the way game code would write them:
 * :func:`try_move`: a step succeeds unless it leaves the map or enters a blocked cell.
 
 Run ``python -m demos.tiny_game``: arrows or WASD walk (one cell, 2 km, per step), N makes a
-new world, Esc quits; ``--auto`` lets the walker wander by itself.
+new world, Esc quits; ``--auto`` lets the walker wander by itself. Headless:
+``--auto --frames 120 --screenshot fords.png``.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
 import numpy as np
+
+from demos import _cli
 
 __all__ = ["LAND", "FORD", "BLOCKED", "water_depth", "river_width", "classify", "can_enter",
            "try_move", "spawn", "wander", "main"]
@@ -109,31 +110,50 @@ def _describe(level, kinds, depth, width, pos) -> str:
     return f"on land at {level.height[r, c]:.0f} m"
 
 
-def main(argv=None, *, frames: int | None = None) -> int:
-    """Run the game window; ``frames`` stops after that many frames (tests)."""
-    p = argparse.ArgumentParser(prog="python -m demos.tiny_game", description=__doc__.split("\n")[0])
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--preset", default="lowlands")
+#: The map: cells and screen pixels per cell (one cell is 2 km).
+ROWS, COLS, CELL_PX, CELL_SIZE = 90, 140, 6, 2000.0
+
+
+def _parser():
+    from procgen.terrain import PRESETS
+
+    p = _cli.parser("tiny_game", "python -m demos.tiny_game", __doc__.split("\n")[0])
+    p.add_argument("--seed", type=int, default=7, help="seed of the first world, >= 0")
+    p.add_argument("--preset", default="lowlands", metavar="NAME",
+                   help=f"terrain preset, one of: {', '.join(PRESETS)}")
     p.add_argument("--auto", action="store_true", help="the walker wanders by itself")
-    args = p.parse_args(argv)
+    _cli.add_headless_options(p)
+    return p
+
+
+def _world(seed: int, preset: str):
     import procgen
 
-    rows, cols, cell_px = 90, 140, 6
-    try:
-        level = procgen.generate_level(seed=args.seed, shape=(rows, cols), cell_size=2000.0,
-                                       preset=args.preset)
-    except (ValueError, TypeError) as exc:
-        print(f"tiny_game: error: {exc}", file=sys.stderr)
-        return 2
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    return procgen.generate_level(seed=seed, shape=(ROWS, COLS), cell_size=CELL_SIZE,
+                                  preset=preset)
+
+
+def _prepare(args):
+    from procgen._validate import check_int
+    from procgen.terrain import PRESETS
+
+    check_int("--seed", args.seed, lo=0, hi=(1 << 64) - 1)
+    if args.preset not in PRESETS:
+        raise ValueError(f"--preset must be one of {', '.join(PRESETS)}, got {args.preset!r}")
+    return _world(args.seed, args.preset)
+
+
+def _play(args, level) -> None:
     import pygame
 
+    rows, cols, cell_px = ROWS, COLS, CELL_PX
     pygame.display.init()
     pygame.font.init()
     screen = pygame.display.set_mode((cols * cell_px, rows * cell_px + 30))
     pygame.display.set_caption("tiny game: find the fords")
     font = pygame.font.Font(None, 22)
-    rng = np.random.default_rng(args.seed)
+    seed = args.seed
+    rng = np.random.default_rng(seed)
 
     def world(level):
         kinds = classify(level)
@@ -151,6 +171,7 @@ def main(argv=None, *, frames: int | None = None) -> int:
              pygame.K_s: (1, 0), pygame.K_LEFT: (0, -1), pygame.K_a: (0, -1),
              pygame.K_RIGHT: (0, 1), pygame.K_d: (0, 1)}
     clock = pygame.time.Clock()
+    frames = args.frames
     frame, running, note = 0, True, ""
     while running and (frames is None or frame < frames):
         for event in pygame.event.get():
@@ -162,9 +183,8 @@ def main(argv=None, *, frames: int | None = None) -> int:
                 note = "" if new != pos else "blocked: deep water or a wide river"
                 pos = new
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_n:
-                args.seed += 1
-                level = procgen.generate_level(seed=args.seed, shape=(rows, cols),
-                                               cell_size=2000.0, preset=args.preset)
+                seed += 1
+                level = _world(seed, args.preset)
                 kinds, depth, width, backdrop = world(level)
                 pos = spawn(kinds)
         if args.auto and frame % 4 == 0:
@@ -179,8 +199,15 @@ def main(argv=None, *, frames: int | None = None) -> int:
         pygame.display.flip()
         frame += 1
         clock.tick(30 if frames is None else 0)
+    if args.screenshot:
+        print(f"saved {_cli.save_screenshot(screen, args.screenshot)}")
     pygame.display.quit()
-    return 0
+
+
+def main(argv=None) -> int:
+    """Run the game window; ``argv`` excludes the program name (``--frames N`` stops after
+    N frames). Returns the exit status: 0, or 2 after a one-line error for a bad option."""
+    return _cli.run(_parser(), argv, prepare=_prepare, play=_play)
 
 
 if __name__ == "__main__":  # pragma: no cover

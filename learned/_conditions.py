@@ -3,7 +3,7 @@ that unconditional sampling draws from."""
 
 from __future__ import annotations
 
-import torch
+from ._torch import torch
 from torch import nn
 
 from . import data as _data
@@ -54,3 +54,29 @@ class Conditioned(nn.Module):
         if tuple(y.shape) != (n, 2):
             raise ValueError(f"y must have shape (2,), (1, 2) or ({n}, 2), got {tuple(y.shape)}")
         return y
+
+    def scored_condition(self, x, y, *, method: str = "log_prob") -> torch.Tensor:
+        """The ``(len(x), 2)`` encoded condition of rivers ``x`` being scored: ``y`` as
+        :meth:`condition` takes it, but never drawn.
+
+        A likelihood is ``log p(x | y)`` with each river's own y. Sinuosity could be read off
+        the angles, but a river's length cannot, so y is required, and a dict must give both
+        keys: nothing is drawn at random where a score is computed.
+
+        Raises
+        ------
+        TypeError
+            ``y`` is None.
+        ValueError
+            A dict without both ``sinuosity`` and ``length_km``, or a wrong shape.
+        """
+        if y is None:
+            raise TypeError(
+                f"{method} needs y, the condition of each river in x: the likelihood is "
+                f"log p(x | y), and a river's length cannot be read from its turning angles. "
+                f"Pass the rivers' own encoded y (e.g. learned.data.load_rivers('test').y) or "
+                f"a dict {{'sinuosity': ..., 'length_km': ...}}; got y=None")
+        if isinstance(y, dict) and set(y) != {"sinuosity", "length_km"}:
+            raise ValueError(f"{method} needs y with both 'sinuosity' and 'length_km' (a "
+                             f"missing one is not drawn when scoring), got keys {sorted(y)}")
+        return self.condition(len(x), y)

@@ -6,7 +6,7 @@ All take turning-angle arrays (N, D) in radians, the representation every model 
 from __future__ import annotations
 
 import numpy as np
-import torch
+from ._torch import torch
 from torch import nn
 
 from procgen import paths as _paths

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
+from ._torch import torch
 from torch.utils.data import Dataset
 
 from . import data as _data

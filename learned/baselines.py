@@ -2,8 +2,9 @@
 
 Each baseline is a ``torch.nn.Module`` with the interface of every river model (DESIGN.md):
 ``loss(batch)``, ``sample(n, y=None, *, generator=None)`` -> ``(n, T-2)`` turning angles in
-(-pi, pi], and ``log_prob(x, y=None)`` -> ``(B,)`` log-likelihood of each river's T-2 turning
-angles, in nats. ``cls.fit(x, y)`` fits one by maximum likelihood.
+(-pi, pi], and ``log_prob(x, y)`` -> ``(B,)`` log-likelihood ``log p(x | y)`` of each river's
+T-2 turning angles, in nats (y required, as for every model, even where the baseline ignores
+it). ``cls.fit(x, y)`` fits one by maximum likelihood.
 
 * :class:`CoinFlip` -- the coin-flip walker made continuous: i.i.d. von Mises turning angles.
   MLE in closed form (mean direction) plus a 1-D Newton solve (concentration).
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import math
 
-import torch
+from ._torch import torch
 from torch import nn
 
 from . import data as _data
@@ -137,7 +138,9 @@ class _Baseline(Conditioned):
         cond = self.condition(n, y, generator=generator)
         return wrap_angle(self._sample(n, cond, generator)).float()
 
-    def log_prob(self, x, y=None) -> torch.Tensor:     # (B,) nats per river
+    def log_prob(self, x, y) -> torch.Tensor:          # (B,) nats per river
+        """``log p(x | y)`` per river, ``(B,)`` nats; ``y`` is required by every model,
+        also by those that ignore it (see :meth:`learned.models.RiverModel.log_prob`)."""
         raise NotImplementedError
 
     def _sample(self, n, cond, generator) -> torch.Tensor:
@@ -181,7 +184,8 @@ class CoinFlip(_Baseline):
     The hand-written walker turns left or right by a fixed angle with probability 1/2 each;
     made continuous, every turn is an independent draw from a von Mises distribution on the
     circle, ``p(a) = exp(kappa cos(a - mu)) / (2 pi I0(kappa))``, normalised with
-    ``torch.special.i0e``. ``y`` is ignored (the program has no conditions).
+    ``torch.special.i0e``. ``y`` is ignored (the program has no conditions), though
+    :meth:`log_prob` requires it like every model's.
 
     Parameters
     ----------
@@ -232,8 +236,9 @@ class CoinFlip(_Baseline):
         model._set_bank(y)
         return model
 
-    def log_prob(self, x, y=None) -> torch.Tensor:
+    def log_prob(self, x, y) -> torch.Tensor:
         x = self._x(x)
+        self.scored_condition(x, y)    # unused here, but required as by every model
         k = self.kappa
         log_norm = _LOG_2PI + torch.log(torch.special.i0e(k)) + k     # log(2 pi I0(k))
         return (k * torch.cos(x - self.mu)).sum(dim=1) - self.n_turns * log_norm
@@ -277,7 +282,8 @@ class FergusonAR2(_Baseline):
     That is the exact density of all D angles given nothing else (the unknown valley
     direction drops out of the differences), so no angle is conditioned away. The density is
     on R^D; the mass it puts beyond +-pi is negligible for river-like parameters, and samples
-    are wrapped into (-pi, pi]. ``y`` is ignored.
+    are wrapped into (-pi, pi]. ``y`` is ignored (but required by :meth:`log_prob`, as by
+    every model's).
 
     With ``on='turn'`` the AR(2) is on the turning angles themselves instead (``a ~ N(0, C)``
     with ``C_ij = g(|i-j|)``): a comparison model, not Ferguson's.
@@ -404,8 +410,9 @@ class FergusonAR2(_Baseline):
         self.fit_method = "mle"
 
     # interface ------------------------------------------------------------------------------
-    def log_prob(self, x, y=None) -> torch.Tensor:
+    def log_prob(self, x, y) -> torch.Tensor:
         x = self._x(x)
+        self.scored_condition(x, y)    # unused here, but required as by every model
         chol = torch.linalg.cholesky(self.covariance())
         z = torch.linalg.solve_triangular(chol, x.T, upper=False)      # (D, B)
         return (-0.5 * z.pow(2).sum(dim=0) - torch.log(chol.diagonal()).sum()
@@ -443,9 +450,8 @@ class SineCurve(_Baseline):
     marginalised over a grid: M over ``n_wavelengths`` log-spaced values from 2.5 steps to
     4 D with fitted weights ``pi_M``, the phase over ``n_phases`` equally spaced values with
     equal weights. ``p(a | y)`` is then a finite mixture of Gaussians on R^D, normalised by
-    construction; samples draw from the same grid. With ``y=None`` the likelihood is averaged
-    over the training bank of conditions (the distribution ``sample`` draws them from).
-    ``sigma`` and ``pi_M`` are fitted by EM (maximum likelihood).
+    construction; samples draw from the same grid. ``sigma`` and ``pi_M`` are fitted by EM
+    (maximum likelihood).
 
     Parameters
     ----------
@@ -498,16 +504,10 @@ class SineCurve(_Baseline):
         return (self._log_weights()[None, :] - self._component_sq(x, omega) / (2 * s2)
                 - 0.5 * self.n_turns * (_LOG_2PI + torch.log(s2)))
 
-    def log_prob(self, x, y=None) -> torch.Tensor:
+    def log_prob(self, x, y) -> torch.Tensor:
         x = self._x(x)
-        if y is not None:
-            cond = self.condition(len(x), y)
-            return torch.logsumexp(self._log_joint(x, self._omega(cond)), dim=1)
-        omegas = self._omega(self.y_bank)                              # (M,)
-        out = []
-        for om in omegas:      # average over the bank of training conditions
-            out.append(torch.logsumexp(self._log_joint(x, om.expand(len(x))), dim=1))
-        return torch.logsumexp(torch.stack(out), dim=0) - math.log(len(omegas))
+        cond = self.scored_condition(x, y)
+        return torch.logsumexp(self._log_joint(x, self._omega(cond)), dim=1)
 
     @classmethod
     def fit(cls, x, y, *, n_iter: int = 200, **kwargs):

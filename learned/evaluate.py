@@ -21,7 +21,8 @@ For each model, on the test split (geographically unseen rivers):
 Samples are drawn for the test rivers' own conditions (one per test river), so a conditional
 model is compared against real rivers with the same sinuosities and lengths.
 Writes ``evaluation.md`` (the table), ``evaluation.json`` and ``gallery.png`` (real test
-rivers beside samples of every model).
+rivers beside samples of every model). The whole protocol takes minutes on a CPU; a progress
+bar on stderr names the stage that is running (``--no-progress`` turns it off).
 """
 
 from __future__ import annotations
@@ -29,23 +30,25 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from ._torch import torch
 
 from procgen._io import atomic_write
 
 from . import _metrics as M
 from . import pretrained
+from ._wdb import Progress
 from .models import BASELINES, LEARNED, decode_y
 from .placement import turns_to_canonical
 from .train import (_atomic_write_text, default_source, evaluate_nll, evaluate_nll_estimate,
                     load_split, set_threads)
 
 __all__ = ["evaluate_model", "reference_row", "fit_baseline", "markdown_table", "gallery",
-           "main"]
+           "StageProgress", "REFERENCE_STAGES", "MODEL_STAGES", "main"]
 
 
 def fit_baseline(cls, x, y):
@@ -87,49 +90,83 @@ def _stat_ratios(stats_a, stats_b, ref):
 #: Random halvings of the test split whose real-vs-real distances are averaged.
 REF_SPLITS = 20
 
+#: The stages of :func:`reference_row` and :func:`evaluate_model`, in order, as their
+#: ``stage`` hooks name them.
+REFERENCE_STAGES = ("statistics", "C2ST boost", "C2ST CNN", "MMD", "memorisation")
+MODEL_STAGES = ("NLL", "sampling", "statistics", "C2ST boost", "C2ST CNN", "MMD",
+                "sinuosity", "memorisation", "speed")
 
-def reference_row(x_test, x_train, *, seed=0) -> dict:
+
+def _no_stage(name: str) -> None:
+    pass
+
+
+def reference_row(x_test, x_train, *, seed=0, stage=None) -> dict:
     """Real vs real: the test split in halves (the floor every model is measured against);
-    per-statistic Wasserstein distances are the mean over ``REF_SPLITS`` random halvings."""
+    per-statistic Wasserstein distances are the mean over ``REF_SPLITS`` random halvings.
+
+    ``stage``, if given, is called with the name of each of :data:`REFERENCE_STAGES` as it
+    starts (for progress reports)."""
+    stage = stage or _no_stage
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(x_test))
     a, b = x_test[perm[: len(perm) // 2]], x_test[perm[len(perm) // 2:]]
     # averaged over random halvings, so that one split's luck does not set every ratio's scale
+    stage("statistics")
     stats = M.path_stats(x_test)
     splits = [rng.permutation(len(x_test)) for _ in range(REF_SPLITS)]
     halves = [(p[: len(p) // 2], p[len(p) // 2:]) for p in splits]
     ref = {k: float(np.mean([M.wasserstein1(stats[k][i], stats[k][j]) for i, j in halves]))
            for k in W_STATS}
-    return {"ref_w": ref, "self_intersection": float(stats["self_intersection"].mean()),
-            "c2st_gb": M.c2st(M.features(a), M.features(b), rng=seed),
-            "c2st_cnn": M.cnn_c2st(a, b, rng=seed), "mmd2": M.mmd2(a, b, rng=seed),
-            "memorisation": M.memorisation_ratio(a, b, x_train, rng=seed)}
+    row = {"ref_w": ref, "self_intersection": float(stats["self_intersection"].mean())}
+    stage("C2ST boost")
+    row["c2st_gb"] = M.c2st(M.features(a), M.features(b), rng=seed)
+    stage("C2ST CNN")
+    row["c2st_cnn"] = M.cnn_c2st(a, b, rng=seed)
+    stage("MMD")
+    row["mmd2"] = M.mmd2(a, b, rng=seed)
+    stage("memorisation")
+    row["memorisation"] = M.memorisation_ratio(a, b, x_train, rng=seed)
+    return row
 
 
-def evaluate_model(model, x_test, y_test, x_train, ref, *, seed=0) -> dict:
-    """Every metric of the protocol for one model (x_* float tensors, y_test encoded)."""
+def evaluate_model(model, x_test, y_test, x_train, ref, *, seed=0, stage=None) -> dict:
+    """Every metric of the protocol for one model (x_* float tensors, y_test encoded).
+
+    ``stage``, if given, is called with the name of each of :data:`MODEL_STAGES` as it
+    starts (for progress reports)."""
+    stage = stage or _no_stage
     model.eval()
     row = {}
     # exact where the family has a likelihood; an importance-weighted estimate (K = 1000)
     # where it only has a bound (VAE); none at all otherwise (GAN): never a made-up number
     row["nll"], row["nll_kind"] = None, None
+    stage("NLL")
     if hasattr(model, "log_prob"):
         row["nll"], row["nll_kind"] = evaluate_nll(model, x_test, y_test), "exact"
     elif hasattr(model, "log_prob_estimate"):
         row["nll"] = evaluate_nll_estimate(model, x_test, y_test, k=IWAE_K, seed=seed)
         row["nll_kind"] = "estimate"
     n = len(x_test)
+    stage("sampling")
     fake = _sample(model, n, y_test, seed)
     real = x_test.double().numpy()
+    stage("statistics")
     sf, sr = M.path_stats(fake), M.path_stats(real)
     row["w_ratio"] = _stat_ratios(sf, sr, ref["ref_w"])
     row["self_intersection"] = float(sf["self_intersection"].mean())
+    stage("C2ST boost")
     row["c2st_gb"] = M.c2st(M.features(real), M.features(fake), rng=seed)
+    stage("C2ST CNN")
     row["c2st_cnn"] = M.cnn_c2st(real, fake, rng=seed)
+    stage("MMD")
     row["mmd2"] = M.mmd2(real, fake, rng=seed)
+    stage("sinuosity")
     requested = decode_y(y_test)["sinuosity"].numpy()
     row["sinuosity_mae"] = float(np.median(np.abs(M.realised_sinuosity(fake) - requested)))
+    stage("memorisation")
     row["memorisation"] = M.memorisation_ratio(fake, real, x_train.double().numpy(), rng=seed)
+    stage("speed")
     gen = torch.Generator().manual_seed(seed + 1)
     model.sample(64, generator=gen)                               # warm-up
     t0 = time.perf_counter()
@@ -216,6 +253,56 @@ def gallery(real, samples: dict, path, *, rows: int = 6, cell: int = 110):
     atomic_write(path, lambda f: img.save(f, format="PNG"))
 
 
+class StageProgress:
+    """A progress bar over named stages on stderr (:class:`learned._wdb.Progress`): the bar
+    counts finished stages, its label names the one running.
+
+    Call it with each stage's name as the stage starts; :meth:`note` prints a line (to
+    stdout) without leaving the bar's remains on it; :meth:`close` ends the bar.
+
+    Examples
+    --------
+    >>> import io
+    >>> err = io.StringIO()
+    >>> bar = StageProgress(2, stream=err)
+    >>> bar("flow: NLL")
+    >>> bar("flow: sampling")
+    >>> bar.close()
+    >>> last = err.getvalue().split("\\r")[-1]
+    >>> last.startswith("evaluate flow: sampling "), "] 2/2 " in last, last.endswith("\\n")
+    (True, True, True)
+    """
+
+    #: Width the label is padded to, so a shorter label overwrites a longer one.
+    LABEL = 40
+
+    def __init__(self, total: int, *, enabled: bool = True, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        # one draw per stage start: a few dozen in a run, no throttle needed
+        self.bar = Progress(total, "", enabled=enabled, stream=self.stream, every=0.0)
+        self.running = False
+
+    def __call__(self, name: str) -> None:
+        if self.running:
+            self.bar.done += 1          # the previous stage has finished; drawn just below
+        self.running = True
+        self.bar.label = f"evaluate {name[:self.LABEL - 9]:{self.LABEL - 9}s}"
+        self.bar.update(0)
+
+    def note(self, text: str) -> None:
+        if self.bar.enabled:
+            self.stream.write("\r" + " " * (self.LABEL + self.bar.width + 24) + "\r")
+            self.stream.flush()
+        print(text, flush=True)
+        self.bar.last = -math.inf       # the bar was wiped: redraw it at the next stage
+
+    def close(self) -> None:
+        if self.running:
+            self.bar.done += 1
+            self.running = False
+        self.bar.close()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m learned.evaluate",
                                 description=__doc__.split("\n\n")[0])
@@ -228,11 +315,22 @@ def main(argv=None):
     p.add_argument("--n-points", type=int, default=64, help="T, for synthetic data")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     a = p.parse_args(argv)
     if a.threads:
         set_threads(a.threads)
     # The C2ST CNN's activations decay into denormals, which run 5-10x slower on x86 CPUs.
     torch.set_flush_denormal(True)
+    shipped = pretrained.available(a.models_dir)
+    if a.models is not None:
+        unknown = sorted(set(a.models) - set(shipped) - set(BASELINES))
+        if unknown:
+            p.error(f"--models: no model {', '.join(map(repr, unknown))}; available: "
+                    f"{', '.join([*shipped, *BASELINES])}")
+    chosen = [n for n in [*shipped, *BASELINES] if a.models is None or n in a.models]
+    bar = StageProgress(2 + len(chosen) * (1 + len(MODEL_STAGES)) + len(REFERENCE_STAGES),
+                        enabled=not a.no_progress)
+    bar("loading the data")
     source = default_source() if a.data == "auto" else a.data
     x_tr, y_tr = load_split(source, "train", n_points=a.n_points)
     x_te, y_te = load_split(source, "test", n_points=a.n_points)
@@ -243,20 +341,24 @@ def main(argv=None):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     models = {}
-    for name in pretrained.available(a.models_dir):
-        if a.models is None or name in a.models:
+    for name in chosen:
+        if name in shipped:
+            bar(f"loading {name}")
             models[name] = pretrained.load(name, root=a.models_dir)
-    for name, cls in BASELINES.items():
-        if a.models is None or name in a.models:
-            models[name] = fit_baseline(cls, x_tr, y_tr)
-    ref = reference_row(x_te.double().numpy(), x_tr.double().numpy(), seed=a.seed)
+        else:
+            bar(f"fitting {name}")
+            models[name] = fit_baseline(BASELINES[name], x_tr, y_tr)
+    ref = reference_row(x_te.double().numpy(), x_tr.double().numpy(), seed=a.seed,
+                        stage=lambda s: bar(f"real vs real: {s}"))
     rows = {}
     for name, model in models.items():
         t0 = time.perf_counter()
-        rows[name] = evaluate_model(model, x_te, y_te, x_tr, ref, seed=a.seed)
-        print(f"{name}: NLL {_fmt_nll(rows[name], rows[name]['nll'], '.4f')}  C2ST "
-              f"{rows[name]['c2st_gb']:.3f}/{rows[name]['c2st_cnn']:.3f}  "
-              f"({time.perf_counter() - t0:.0f}s)", flush=True)
+        rows[name] = evaluate_model(model, x_te, y_te, x_tr, ref, seed=a.seed,
+                                    stage=lambda s: bar(f"{name}: {s}"))  # noqa: B023
+        bar.note(f"{name}: NLL {_fmt_nll(rows[name], rows[name]['nll'], '.4f')}  C2ST "
+                 f"{rows[name]['c2st_gb']:.3f}/{rows[name]['c2st_cnn']:.3f}  "
+                 f"({time.perf_counter() - t0:.0f}s)")
+    bar("writing the table and gallery")
     meta = {"source": source, "n_test": len(x_te), "n_train": len(x_tr),
             "n_turns": x_te.shape[1], "threads": torch.get_num_threads()}
     table = markdown_table(rows, ref, meta=meta)
@@ -267,6 +369,7 @@ def main(argv=None):
                     for k, r in rows.items()}}, indent=2) + "\n", out / "evaluation.json")
     gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()},
             out / "gallery.png")
+    bar.close()
     print(table)
 
 

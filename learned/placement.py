@@ -10,7 +10,7 @@ sources, mouths, clipping and the downhill carving are the same as for every gen
 from __future__ import annotations
 
 import numpy as np
-import torch
+from ._torch import torch
 
 from procgen import paths as _paths
 from procgen.rivers import place_shapes

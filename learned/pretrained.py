@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
+from ._torch import torch
 
 from ._assets import asset_dir
 from .models import LEARNED

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
+from ._torch import torch
 
 from procgen._io import atomic_write
 
@@ -257,10 +257,16 @@ def _card_metrics(model, val_name, best_val, x_te, y_te) -> dict:
     return out
 
 
+def _score_text(v: float) -> str:
+    """A validation score for the progress line: ``—`` until one exists (the best score
+    starts at inf, which is no score), else 4 decimals (``nan`` if training diverged)."""
+    return "—" if v == math.inf else f"{v:.4f}"
+
+
 class _Progress:
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.last = 0.0
+        self.last = -math.inf           # the first update is always drawn
 
     def update(self, text: str, force=False):
         if not self.enabled:
@@ -359,7 +365,7 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
             st["elapsed"] = time.monotonic() - t_start
             bar.update(f"{name} epoch {epoch + 1}/{cfg.max_epochs} step {i + 1}/"
                        f"{steps_per_epoch} loss {st['loss_sum'] / st['n_batches']:.4f} "
-                       f"val {st['best_val']:.4f} {st['elapsed']:.0f}s")
+                       f"best val {_score_text(st['best_val'])} {st['elapsed']:.0f}s")
             if ((cfg.checkpoint_every_steps and st["global_step"] % cfg.checkpoint_every_steps
                  == 0) or time.monotonic() - last_ckpt > cfg.checkpoint_every):
                 checkpoint()
@@ -389,7 +395,8 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                       or (cfg.time_limit > 0 and st["elapsed"] > cfg.time_limit)
                       or not math.isfinite(val_nll))
         bar.update(f"{name} epoch {epoch + 1}/{cfg.max_epochs} loss {row['train_loss']} "
-                   f"val {val_nll:.4f} best {st['best_val']:.4f} {st['elapsed']:.0f}s",
+                   f"val {val_nll:.4f} best {_score_text(st['best_val'])} "
+                   f"{st['elapsed']:.0f}s",
                    force=True)
         if cfg.checkpoint_every_steps or st["done"]:
             checkpoint()

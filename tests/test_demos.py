@@ -2,6 +2,7 @@
 
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -20,23 +21,86 @@ from demos import octaves as octave_demo  # noqa: E402
 from demos import tiny_game  # noqa: E402
 
 
-@pytest.mark.parametrize("demo, argv", [
-    (coin_demo, ["--steps", "30", "--speed", "4"]),   # restarts with a new seed mid-run
-    (octave_demo, ["--size", "64", "--octaves", "4", "--scale", "32"]),
-    (tiny_game, ["--auto"]),
-])
-def test_demo_runs_headless(demo, argv):
-    assert demo.main(argv, frames=12) == 0
+#: Each demo headless: options, the window size it opens, and the least fraction of the
+#: window not in its most common colour (coin-flip walkers are thin lines on a dark ground).
+HEADLESS = [
+    (coin_demo, ["--steps", "30", "--speed", "4"], (600, 960), 0.005),  # restarts mid-run
+    (octave_demo, ["--size", "64", "--octaves", "4", "--scale", "32"],
+     (64 + 44 + 16 + 28, 2 * 64 + 3 * 16), 0.3),
+    (tiny_game, ["--auto"], (90 * 6 + 30, 140 * 6), 0.5),
+]
+
+
+def _png(path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.mark.parametrize("demo, argv, shape, ink", HEADLESS)
+def test_demo_runs_headless_and_saves_a_screenshot(demo, argv, shape, ink, tmp_path, capsys):
+    shot = tmp_path / "shots" / "window.png"           # the folder is created
+    assert demo.main([*argv, "--frames", "12", "--screenshot", str(shot)]) == 0
+    assert capsys.readouterr().out == f"saved {shot}\n"
+    img = _png(shot)
+    assert img.shape == (*shape, 3)
+    # non-trivial: many colours, and enough drawn beside the most common one
+    colours, counts = np.unique(img.reshape(-1, 3), axis=0, return_counts=True)
+    assert len(colours) > 50 and counts.max() < (1 - ink) * counts.sum()
     assert demo.__doc__ and len(demo.__doc__.splitlines()[0]) < 100
+    # headless time is fixed per frame, so a run is reproducible pixel for pixel
+    again = tmp_path / "again.png"
+    assert demo.main([*argv, "--frames", "12", "--screenshot", str(again)]) == 0
+    assert np.array_equal(_png(again), img)
 
 
-@pytest.mark.parametrize("demo, argv", [
-    (coin_demo, ["--walkers", "0"]), (octave_demo, ["--octaves", "0"]),
-    (tiny_game, ["--preset", "moon"]),
+def test_headless_frames_pick_what_is_shown(tmp_path):
+    """Frames advance the demo, not the clock: four frames per octave, so frames 12 to 15
+    show octave 4 and frame 16 octave 5."""
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert octave_demo.main(["--size", "32", "--octaves", "6", "--frames", "12",
+                             "--screenshot", str(a)]) == 0
+    assert octave_demo.main(["--size", "32", "--octaves", "6", "--frames", "15",
+                             "--screenshot", str(b)]) == 0
+    assert np.array_equal(_png(a), _png(b))
+    assert octave_demo.main(["--size", "32", "--octaves", "6", "--frames", "16",
+                             "--screenshot", str(b)]) == 0
+    assert not np.array_equal(_png(a), _png(b))
+
+
+@pytest.mark.parametrize("demo, argv, message", [
+    (coin_demo, ["--walkers", "0"], "--walkers must be in 1..64, got 0"),
+    (coin_demo, ["--turn", "200"], "--turn must be in [0, 180], got 200"),
+    (octave_demo, ["--octaves", "0"], "--octaves must be in 1..30, got 0"),
+    (octave_demo, ["--scale", "0"], "--scale must be in (0, inf], got 0"),
+    (tiny_game, ["--preset", "moon"], "--preset must be one of continent"),
+    (tiny_game, ["--frames", "0"], "--frames must be in 1..inf, got 0"),
+    (coin_demo, ["--screenshot", "shot.jpg"], "--screenshot must be a .png path, got "
+                                              "'shot.jpg'"),
+    (octave_demo, ["--frames", "x"], "argument --frames: invalid int value: 'x'"),
 ])
-def test_demo_bad_options_exit_2(demo, argv, capsys):
-    assert demo.main(argv, frames=1) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+def test_demo_bad_options_are_one_line_exit_2(demo, argv, message, capsys):
+    assert demo.main([*argv, "--frames", "1"] if "--frames" not in argv else argv) == 2
+    err = capsys.readouterr().err
+    name = demo.__name__.split(".")[-1]
+    assert err.count("\n") == 1 and err.startswith(f"{name}: error: ") and message in err
+
+
+def test_demo_screenshot_into_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "f").write_text("a file")
+    assert coin_demo.main(["--frames", "1", "--screenshot", str(tmp_path / "f" / "a.png")]) \
+        == 2
+    assert "coin_flip: error: --screenshot: " in capsys.readouterr().err
+
+
+def test_demos_without_pygame_say_how_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pygame", None)   # as if pygame were not installed
+    assert coin_demo.main(["--frames", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coin_flip: error: the demos need pygame") and \
+        'pip install -e ".[viewer]"' in err and "procgen-levels[" not in err
 
 
 def test_coin_flip_demo_draws_exactly_the_library_walk():
@@ -111,3 +175,21 @@ def test_tiny_game_walker_never_enters_blocked_cells():
         assert kinds[pos] != tiny_game.BLOCKED
         seen.add(pos)
     assert len(seen) > 50
+
+
+def test_headless_from_the_command_line_without_a_display(tmp_path):
+    """`python -m demos.NAME --frames N --screenshot PNG` on a machine without a display:
+    the SDL video driver defaults to dummy, no window is needed."""
+    import subprocess
+    from pathlib import Path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the dummy-driver default applies on Linux")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    shot = tmp_path / "coin.png"
+    proc = subprocess.run([sys.executable, "-m", "demos.coin_flip", "--frames", "3",
+                           "--screenshot", str(shot)], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"saved {shot}\n" and _png(shot).shape == (600, 960, 3)

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from learned.models import LEARNED, MODELS, FlowModel  # noqa: E402
+from learned.models import LEARNED, MODELS, FlowModel, encode_y  # noqa: E402
 from learned.models.flow import rq_spline  # noqa: E402
 from learned.train import build_model, load_split, model_config  # noqa: E402
 
@@ -87,6 +87,53 @@ def test_ar_temperature_narrows_samples(data):
     assert cold.std() < warm.std()
     with pytest.raises(ValueError, match="temperature must be > 0"):
         model.sample(2, temperature=0.0)
+
+
+#: Every way a family scores rivers given y: exact log_prob, or the VAE's estimate and bound
+#: (and its reconstruction, which encodes the rivers with their own y).
+SCORES = [(name, "log_prob") for name in sorted(MODELS) if hasattr(MODELS[name], "log_prob")
+          and not isinstance(getattr(MODELS[name], "log_prob"), property)] + [
+    ("vae", "log_prob_estimate"), ("vae", "elbo"), ("vae", "reconstruct")]
+
+
+def _score(model, method, x, y):
+    fn = getattr(model, method)
+    if method == "log_prob":
+        return fn(x, y)
+    return fn(x, y, generator=torch.Generator().manual_seed(0), **(
+        {"k": 4} if method == "log_prob_estimate" else {}))
+
+
+def test_every_family_with_a_likelihood_is_scored():
+    families = {name for name, _ in SCORES}
+    assert {"flow", "ar", "vae", "coin_flip", "ar2_heading", "sine_curve"} <= families
+    assert not {"gan", "diffusion"} & families
+
+
+@pytest.mark.parametrize("name, method", SCORES)
+def test_scores_need_y_and_never_draw_it(name, method, data):
+    """log p(x | y) for every family: y is required (also where the family ignores it),
+    never drawn, so the same call gives the same number; a dict must give both keys."""
+    x, y = data
+    model = make(name, data).eval()
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'y'"):
+        getattr(model, method)(x[:4])
+    with pytest.raises(TypeError, match=rf"{method} needs y.*length.*got y=None"):
+        _score(model, method, x[:4], None)
+    with pytest.raises(ValueError, match=r"both 'sinuosity' and 'length_km'.*\['sinuosity'\]"):
+        _score(model, method, x[:4], {"sinuosity": 1.4})
+    given = {"sinuosity": 1.4, "length_km": 250.0}
+    # a score that drew y from torch's global generator would differ between the two seeds
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(123)
+        a = _score(model, method, x[:4], given)
+        torch.manual_seed(321)
+        b = _score(model, method, x[:4], given)
+        encoded = _score(model, method, x[:4], encode_y(1.4, 250.0))
+        own = _score(model, method, x[:4], y[:4])
+    assert torch.equal(a, b)
+    torch.testing.assert_close(a, encoded)
+    assert a.shape == own.shape and torch.isfinite(own).all()
 
 
 def test_condition_errors(data):

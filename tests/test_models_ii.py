@@ -225,6 +225,59 @@ def test_table_marks_estimates_and_shows_a_dash_without_likelihood():
     assert vae_line.split(" | ")[head.index("self-intersecting")] == "0.010"
 
 
+def _fast_classifiers(monkeypatch):
+    """The two C2ST classifiers, the slow part of the protocol, as constants: these tests
+    are about progress reporting, not the metrics."""
+    monkeypatch.setattr(M, "cnn_c2st", lambda a, b, **kw: 0.5)
+    monkeypatch.setattr(M, "c2st", lambda a, b, **kw: 0.5)
+
+
+def test_evaluation_names_every_stage_as_it_starts(monkeypatch):
+    from learned import evaluate as E
+    from learned.baselines import CoinFlip
+
+    _fast_classifiers(monkeypatch)
+    x_tr, y_tr = load_split("synthetic", "train", n_points=20)
+    x_te, y_te = (v[:30] for v in load_split("synthetic", "test", n_points=20))
+    seen = []
+    ref = E.reference_row(x_te.double().numpy(), x_tr.double().numpy(), stage=seen.append)
+    assert tuple(seen) == E.REFERENCE_STAGES
+    seen.clear()
+    E.evaluate_model(CoinFlip.fit(x_tr), x_te, y_te, x_tr, ref, stage=seen.append)
+    assert tuple(seen) == E.MODEL_STAGES
+
+
+def test_evaluate_shows_progress_on_stderr(tmp_path, monkeypatch, capsys):
+    """`python -m learned.evaluate` runs for minutes: a bar on stderr names the running
+    stage from the start to the end, and stdout keeps the per-model lines and the table."""
+    from learned import evaluate as E
+
+    _fast_classifiers(monkeypatch)
+    E.main(["--data", "synthetic", "--n-points", "20", "--models", "coin_flip", "ar2_heading",
+            "--max-test", "40", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    frames = [f.strip() for f in err.split("\r") if f.strip()]
+    total = 2 + 2 * (1 + len(E.MODEL_STAGES)) + len(E.REFERENCE_STAGES)
+    assert frames[0].startswith("evaluate loading the data") and f" 0/{total} " in frames[0]
+    assert frames[-1].startswith("evaluate writing the table") and f" {total}/{total} " in \
+        frames[-1]
+    for stage in ("fitting ar2_heading", "real vs real: C2ST CNN", "coin_flip: NLL",
+                  "ar2_heading: speed"):
+        assert any(f.startswith(f"evaluate {stage}") for f in frames), stage
+    assert err.endswith("\n") and "|" not in err
+    lines = out.splitlines()
+    assert lines[0].startswith("coin_flip: NLL ") and lines[1].startswith("ar2_heading: NLL ")
+    assert any(line.startswith("| coin_flip |") for line in lines)
+    assert (tmp_path / "evaluation.md").exists()
+
+    E.main(["--data", "synthetic", "--n-points", "20", "--models", "coin_flip",
+            "--max-test", "40", "--out", str(tmp_path), "--no-progress"])
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit):
+        E.main(["--models", "coin_flop", "--out", str(tmp_path)])
+    assert "--models: no model 'coin_flop'; available: " in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_gan_resume_after_kill_is_bit_for_bit(tmp_path):
     tiny = ["--data", "synthetic", "--n-points", "20", "--limit-train", "256", "--batch-size",

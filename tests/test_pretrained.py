@@ -113,3 +113,98 @@ def test_assets_found_after_a_non_editable_install(tmp_path, monkeypatch):
             covered |= {str(p.relative_to(root)) for p in root.glob(pattern.strip())}
             assert target.endswith(Path(pattern.strip()).parent.name)
     assert shipped and shipped <= covered
+
+
+def test_readme_nll_is_the_tables():
+    """What the README computes, log p(x | y) of the test rivers with their own y in nats per
+    angle, is the evaluation table's test NLL for the shipped flow."""
+    from pathlib import Path
+
+    from learned.data import load_rivers
+
+    if "flow" not in pretrained.available():
+        pytest.skip("no shipped flow")
+    table = Path(__file__).resolve().parent.parent / "assets/models/evaluation/evaluation.json"
+    want = json.loads(table.read_text())["models"]["flow"]["nll"]
+    model = pretrained.load("flow")
+    test = load_rivers("test")
+    x, y = torch.from_numpy(test.turns), torch.from_numpy(test.y)
+    nll = -model.log_prob(x, y).mean() / x.shape[1]
+    assert float(nll) == pytest.approx(want, abs=5e-4)      # the table prints 4 decimals
+    assert torch.equal(model.log_prob(x[:8], y[:8]), model.log_prob(x[:8], y[:8]))
+
+
+#: Run in a fresh interpreter where ``import torch`` fails as if torch were not installed.
+_NO_TORCH = """
+import importlib, json, sys
+sys.modules["torch"] = None
+out = {}
+import learned, learned._torch
+from learned.data import load_rivers
+out["data"] = len(load_rivers("test")) > 0
+def attempt(key, code):
+    try:
+        exec(code, {})
+        out[key] = None
+    except ImportError as exc:
+        out[key] = [type(exc).__name__, exc.name, str(exc)]
+attempt("pretrained", "from learned import pretrained")
+for name in ("baselines", "models", "train", "evaluate", "placement"):
+    attempt(name, f"import learned.{name}")
+attempt("RiverDataset", "from learned.data import RiverDataset")
+attempt("procgen", "from procgen.rivers import get_generator; get_generator('learned:flow')")
+print(json.dumps(out))
+"""
+
+
+def _without_torch() -> dict:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _NO_TORCH], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _says_what_to_install(what, kind, name, message):
+    assert kind == "ModuleNotFoundError" and name == "torch", what
+    assert "needs torch, which is not installed" in message
+    assert 'pip install -e ".[learned]"' in message and 'pip install ".[learned]"' in message
+    assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in message
+    assert "procgen-levels[" not in message          # that package is on no index
+
+
+@pytest.fixture(scope="module")
+def without_torch():
+    return _without_torch()
+
+
+def test_without_torch_the_error_says_what_to_install(without_torch):
+    out = dict(without_torch)
+    out.pop("procgen")
+    assert out.pop("data") is True                       # loading the data needs no torch
+    assert set(out) == {"pretrained", "baselines", "models", "train", "evaluate", "placement",
+                        "RiverDataset"}
+    for what, error in out.items():
+        _says_what_to_install(what, *error)
+    assert out["pretrained"][2].startswith("learned.pretrained needs torch")
+
+
+def test_without_torch_learned_rivers_say_what_to_install(without_torch):
+    """procgen's ``rivers="learned:NAME"`` passes the learned layer's message on."""
+    kind, name, message = without_torch["procgen"]
+    assert message.startswith("rivers='learned:flow'")
+    _says_what_to_install("procgen", kind, name, message)
+
+
+def test_the_hint_pins_the_torch_of_the_learned_extra():
+    import configparser
+    from pathlib import Path
+
+    from learned._torch import INSTALL_HINT, TORCH_PIN
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    extra = [r.strip() for r in cfg["options.extras_require"]["learned"].splitlines()]
+    assert TORCH_PIN in extra and f"pip install {TORCH_PIN} " in INSTALL_HINT

@@ -4,6 +4,7 @@ uninterrupted run ends; the CSV log and card are written."""
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +40,23 @@ def test_train_writes_weights_card_and_log(tmp_path):
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert all(float(r["val_nll"]) == float(r["val_nll"]) for r in rows)
+
+
+def test_progress_shows_no_validation_before_the_first(tmp_path, capsys):
+    """Before the first validation there is no score: the line says "best val —", never
+    "val inf"; after it, the epoch line gives the score and the best so far."""
+    cfg = TrainConfig(model="ar", data="synthetic", n_points=20, limit_train=128,
+                      batch_size=32, max_epochs=2, model_config={"hidden": 8, "n_layers": 1,
+                                                                 "n_mix": 2})
+    train(cfg, out=tmp_path, work=tmp_path, progress=True)
+    err = capsys.readouterr().err
+    lines = [line.strip() for line in err.split("\r") if line.strip()]
+    assert "inf" not in err
+    assert lines[0].startswith("ar epoch 1/2 step 1/4 loss") and "best val — " in lines[0]
+    ends = [line for line in lines if re.match(r"ar epoch \d/2 loss", line)]
+    assert len(ends) == 2
+    assert all(re.search(r" val -?\d+\.\d{4} best -?\d+\.\d{4} \d+s$", e) for e in ends)
+    assert err.endswith("\n")
 
 
 @pytest.mark.slow

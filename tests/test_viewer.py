@@ -164,7 +164,7 @@ def test_scripted_session_saves_pngs_that_differ_where_they_should(ex, tmp_path)
         assert img.shape == (320, 480, 3)
         assert_not_degenerate(img)
     assert np.any(a != b, axis=2).mean() > 0.2             # the view moved
-    assert np.any(b != c, axis=2).mean() > 0.05            # and zoomed (the sea is flat)
+    assert np.any(b != c, axis=2).mean() > 0.02            # and zoomed (the sea is flat)
 
     (m1,) = saved(ex, ex.save_map)
     key(ex, pygame.K_2)                                    # coin-flip walker
@@ -385,8 +385,10 @@ def test_learned_keys_explain_missing_torch(tmp_path, monkeypatch):
         explorer.step([])
         assert explorer.learned == []
         key(explorer, pygame.K_6)
-        assert any("learned generators need torch: pip install 'procgen-levels[learned]'" in m
+        assert any('learned generators need torch: pip install -e ".[learned]"' in m
+                   and "--index-url https://download.pytorch.org/whl/cpu" in m
                    for m in explorer.messages)
+        assert not any("procgen-levels[" in m for m in explorer.messages)
         assert explorer.generators[0] == "flow"
         assert "need torch" in " ".join(str(n) for n in explorer.help_notes())
     finally:
@@ -479,7 +481,6 @@ def test_process_worker_keeps_drawing_while_generating(tmp_path):
     (["--preset", "moon"], "--preset must be one of continent, islands"),
     (["--rivers", "magic"], "--rivers must be one of flow, walker"),
     (["--cell-size", "0"], "--cell-size must be in (0, 1e+06], got 0"),
-    (["--out", "/no/such/folder"], "--out: folder '/no/such/folder' does not exist"),
     (["--frames", "0"], "--frames must be in 1..inf, got 0"),
     (["--width", "10"], "--width must be in 320..16384, got 10"),
     (["--screenshot", "shot.jpg"], "--screenshot must be a .png path, got 'shot.jpg'"),
@@ -491,6 +492,28 @@ def test_cli_errors_are_one_line_exit_2(args, message, capsys):
     assert explore.main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("explore: error: ") and message in err
+
+
+def test_cli_out_folder_is_created_with_its_parents(tmp_path, capsys):
+    out = tmp_path / "maps" / "today"
+    # a bad option creates nothing: the folder is made once every other option is good
+    assert explore.main(["--out", str(out), "--size", "0"]) == 2
+    assert not (tmp_path / "maps").exists()
+    capsys.readouterr()
+    assert explore.main(["--size", "64", "--cell-size", "4000", "--frames", "1", "--worker",
+                         "thread", "--width", "320", "--height", "240", "--out", str(out),
+                         "--screenshot", str(tmp_path / "shots" / "a.png")]) == 0
+    assert out.is_dir() and (tmp_path / "shots" / "a.png").is_file()
+
+
+def test_cli_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "maps").write_text("not a folder")
+    for out, message in [(tmp_path / "maps", "is a file, not a folder"),
+                         (tmp_path / "maps" / "x", "part of its path is a file")]:
+        assert explore.main(["--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"explore: error: --out: {str(out)!r} " in err
+        assert message in err
 
 
 def test_cli_learned_without_torch_is_one_line(monkeypatch, capsys):
@@ -517,12 +540,16 @@ def test_cli_frames_and_screenshot(tmp_path):
     assert_not_degenerate(img)
 
 
-def test_procgen_view_runs_the_viewer(tmp_path):
-    from procgen.cli import main as procgen_main
-
-    assert procgen_main(["view", "--size", "64", "--cell-size", "4000", "--frames", "1",
-                         "--worker", "thread", "--width", "320", "--height", "240",
-                         "--out", str(tmp_path)]) == 0
+def test_procgen_view_runs_the_viewer(tmp_path, capsys):
+    """What ``procgen view`` calls through its entry point: the viewer, named as it is."""
+    assert explore.main(["--size", "64", "--cell-size", "4000", "--frames", "1", "--worker",
+                         "thread", "--width", "320", "--height", "240", "--out",
+                         str(tmp_path)], prog="procgen view") == 0
+    assert explore.main(["--size", "0"], prog="procgen view") == 2
+    assert capsys.readouterr().err.startswith("procgen view: error: --size must be")
+    with pytest.raises(SystemExit):
+        explore._parser("procgen view").parse_args(["--help"])
+    assert "usage: procgen view" in capsys.readouterr().out
 
 
 def test_cli_script_session(tmp_path):

@@ -585,10 +585,9 @@ class Explorer:
 
     def screenshot(self, path) -> Path:
         """Save the whole window, overlays included, to ``path`` (overwrites: named by you)."""
-        from procgen.render import save_png
+        from demos._cli import save_screenshot
 
-        rgb = np.ascontiguousarray(pygame.surfarray.array3d(self.screen).swapaxes(0, 1))
-        return save_png(rgb, path)
+        return save_screenshot(self.screen, path)
 
     def _poll_saves(self) -> None:
         pending = []

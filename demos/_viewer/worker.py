@@ -26,6 +26,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from learned._torch import CPU_INDEX, TORCH_PIN
+
 __all__ = ["Layers", "LevelKey", "Job", "PaneResult", "Builder", "terrain_stage", "rivers_stage",
            "render_layers", "contour_mask", "mip_pyramid", "river_index", "discover_learned",
            "ThreadWorker", "ProcessWorker", "make_worker", "RIVER_COLOUR", "TORCH_MESSAGE", "DIED"]
@@ -36,7 +38,10 @@ RIVER_COLOUR = (60, 110, 200)
 #: lines can be kept off river pixels without a second render.
 _SENTINEL = (255, 0, 255)
 
-TORCH_MESSAGE = "learned generators need torch: pip install 'procgen-levels[learned]'"
+#: Why the learned keys are empty without torch, and the commands that fix it (short enough
+#: for one line of the window; learned._torch.INSTALL_HINT is the full text).
+TORCH_MESSAGE = ('learned generators need torch: pip install -e ".[learned]" from a checkout; '
+                 f"without a GPU first pip install {TORCH_PIN} --index-url {CPU_INDEX}")
 DIED = "the worker process died"
 
 #: Expected seconds per million cells of each stage on a 2-core machine (measured on a

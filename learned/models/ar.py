@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
+from .._torch import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -55,8 +55,8 @@ class ARModel(RiverModel):
         logits, mu, log_s = self.head(out).chunk(3, dim=-1)                    # (B, S, K) each
         return logits, mu, log_s.clamp(-7.0, 5.0)
 
-    def log_prob(self, x, y=None):                                             # (B,) nats
-        return self.log_prob_given(x, self.condition(x.shape[0], y))
+    def log_prob(self, x, y):                                                  # (B,) nats
+        return self.log_prob_given(x, self.scored_condition(x, y))
 
     def log_prob_given(self, x, y):
         """log p(x | y) (B,) for an already encoded condition y (B, y_dim) of any width

@@ -6,6 +6,14 @@ positive). The condition is y = (sinuosity, log10 length in km), encoded (standa
 
     model.sample(4, {"sinuosity": 1.4, "length_km": 250.0}, generator=g)   # (4, T-2)
     model.sample(4, generator=g)           # y drawn from the training data's own y
+    model.log_prob(x, y)                   # log p(x | y) per river: y is required
+
+A likelihood is always conditional, ``log p(x | y)`` with each river's own y, as the
+evaluation reports it (nats per angle on the test split, each test river scored with its own
+condition). Sinuosity is observable from the angles, but length is not, so y cannot be
+computed from x, and drawing it would make the score random: ``log_prob(x)`` without y
+raises ``TypeError``, for every family and baseline alike (also those that ignore y), so code
+that scores one model scores any.
 
 Every model owns its default config (``get_default_config()``) and is built as
 ``Model(config)``; :meth:`RiverModel.fit_data` stores what it needs of the training data
@@ -15,7 +23,7 @@ buffers, so a ``state_dict`` holds everything ``sample`` and ``log_prob`` need.
 
 from __future__ import annotations
 
-import torch
+from .._torch import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -78,6 +86,30 @@ class RiverModel(Conditioned):
 
     Subclasses set ``self.n_turns`` and implement ``log_prob(x, y)`` (per river, summed over
     angles, in nats) and ``_sample(n, y, generator, temperature)``.
+
+    The interface:
+
+    * ``loss(batch)``: what training minimises, ``batch = (x, y)``;
+    * ``sample(n, y=None, *, generator=None)``: ``(n, T-2)`` turning angles; ``y=None``
+      draws the conditions from the training data's own (with ``generator``);
+    * ``log_prob(x, y)``, where the family has a likelihood: ``log p(x | y)``, ``(B,)`` nats
+      per river (divide by T-2 for nats per angle). ``y`` is required: the rivers' own
+      encoded conditions (``(2,)``, ``(1, 2)`` or ``(B, 2)``, e.g.
+      ``learned.data.load_rivers("test").y``) or a dict with both ``sinuosity`` and
+      ``length_km``. It is never drawn, so a score is deterministic; omitting it raises
+      ``TypeError`` (a river's length cannot be read from its angles).
+
+    Examples
+    --------
+    >>> from learned.models import ARModel
+    >>> m = ARModel(ARModel.Config(n_turns=6, hidden=8, n_layers=1, n_mix=2))
+    >>> x = torch.zeros(3, 6)
+    >>> m.log_prob(x, {"sinuosity": 1.2, "length_km": 100.0}).shape
+    torch.Size([3])
+    >>> m.log_prob(x, None)
+    Traceback (most recent call last):
+        ...
+    TypeError: log_prob needs y, the condition of each river in x: ...
     """
 
     @classmethod
@@ -112,7 +144,8 @@ class RiverModel(Conditioned):
         x, y = batch
         return -self.log_prob(x, y).mean() / self.n_turns
 
-    def log_prob(self, x: torch.Tensor, y=None) -> torch.Tensor:   # (B,) nats per river
+    def log_prob(self, x: torch.Tensor, y) -> torch.Tensor:        # (B,) nats per river
+        """``log p(x | y)`` per river, nats; ``y`` required (see the class docstring)."""
         raise NotImplementedError
 
     def _descend(self, loss, optimizer, grad_clip: float = 0.0) -> float:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
+from .._torch import torch
 import torch.nn.functional as F
 from torch import nn
 

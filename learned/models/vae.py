@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
+from .._torch import torch
 from torch import nn
 
 from .ar import ARModel
@@ -130,9 +130,10 @@ class VAEModel(RiverModel):
     validation_name = "neg_elbo"
 
     @torch.no_grad()
-    def elbo(self, x, y=None, *, generator=None):
-        """The evidence lower bound per river (B,), nats (one sample of q)."""
-        y = self.condition(x.shape[0], y)
+    def elbo(self, x, y, *, generator=None):
+        """The evidence lower bound per river (B,), nats (one sample of q); ``y`` is
+        required, as for every likelihood (:meth:`RiverModel.log_prob`)."""
+        y = self.scored_condition(x, y, method="elbo")
         rec, kl = self._elbo_terms(x, y, generator)
         return rec - kl.sum(1)
 
@@ -146,7 +147,7 @@ class VAEModel(RiverModel):
         return total / (len(x) * self.n_turns)
 
     @torch.no_grad()
-    def log_prob_estimate(self, x, y=None, *, k=1000, generator=None, chunk=16384):
+    def log_prob_estimate(self, x, y, *, k=1000, generator=None, chunk=16384):
         """Importance-weighted estimate of log p(x | y) per river, (B,) nats.
 
         log (1/K) sum_k p(x | z_k, y) p(z_k) / q(z_k | x, y), z_k ~ q(z | x, y): a lower bound
@@ -156,8 +157,8 @@ class VAEModel(RiverModel):
         ----------
         x : Tensor, shape (B, D)
             Turning angles in radians.
-        y : Tensor or dict, optional
-            Conditions (see :meth:`RiverModel.condition`).
+        y : Tensor or dict
+            The rivers' conditions, required (see :meth:`RiverModel.log_prob`).
         k : int, optional
             Importance samples per river. Default 1000.
         generator : torch.Generator, optional
@@ -171,7 +172,7 @@ class VAEModel(RiverModel):
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        y = self.condition(x.shape[0], y)
+        y = self.scored_condition(x, y, method="log_prob_estimate")
         mu, log_s = self.encode(x, y)
         out = torch.empty(x.shape[0])
         per = max(1, chunk // k)                       # rivers per chunk of K * rivers rows
@@ -243,10 +244,11 @@ class VAEModel(RiverModel):
                                     temperature)
 
     @torch.no_grad()
-    def reconstruct(self, x, y=None, *, generator=None, temperature: float = 0.5):
+    def reconstruct(self, x, y, *, generator=None, temperature: float = 0.5):
         """Rivers decoded at the posterior mean, (B, D) radians, each with the generator
-        rewound to the same state (as in :meth:`interpolate`)."""
-        y = self.condition(x.shape[0], y)
+        rewound to the same state (as in :meth:`interpolate`); ``y``, the rivers' own
+        conditions, is required (their posterior depends on it)."""
+        y = self.scored_condition(x, y, method="reconstruct")
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
         mu, _ = self.encode(x, y)
         return self._decode_rewound(mu, y, gen, temperature)

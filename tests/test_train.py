@@ -74,7 +74,7 @@ def test_resume_after_kill_is_bit_for_bit(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert ckpt.exists(), "no checkpoint was written before the run ended"
-    state = torch.load(ckpt, weights_only=False)["state"]
+    state = torch.load(ckpt, weights_only=True)["state"]
     assert not state["done"], "the run finished before it could be killed"
     assert not (cut / "flow.pt").exists()
 
@@ -94,3 +94,36 @@ def test_resume_after_kill_is_bit_for_bit(tmp_path):
     strip = lambda rows: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]  # noqa
     with open(ref / "flow.csv") as f1, open(cut / "flow.csv") as f2:
         assert strip(csv.DictReader(f1)) == strip(csv.DictReader(f2))
+
+
+class _RunsACommand:
+    """What a tampered checkpoint could hold: unpickling it would create ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("payload", ["reduce", "extra_key", "not_a_dict", "garbage"])
+def test_resume_never_runs_code_from_a_checkpoint(tmp_path, payload):
+    work, marker = tmp_path / "work", tmp_path / "pwned"
+    work.mkdir()
+    ckpt = work / "flow.ckpt"
+    if payload == "garbage":
+        ckpt.write_bytes(os.urandom(4096))
+    else:
+        obj = {"reduce": {"model": {}, "optimizer": {}, "state": _RunsACommand(marker),
+                          "train_config": {}},
+               "extra_key": {"model": {}, "optimizer": {}, "state": {}, "train_config": {},
+                             "hook": "x"},
+               "not_a_dict": [torch.zeros(2)]}[payload]
+        torch.save(obj, ckpt)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(_train_cmd(work, "--resume"), cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    assert not marker.exists(), "loading the checkpoint ran a command"
+    assert done.returncode != 0
+    assert "flow.ckpt" in done.stderr and "start without --resume" in done.stderr
+    assert not (work / "flow.pt").exists()

@@ -29,6 +29,10 @@ class PretrainedError(ValueError):
 
 
 def _paths(name: str, root) -> tuple[Path, Path]:
+    # A name is looked up in one folder, never used as a path: other places only via root=.
+    if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
+        raise ValueError(f"name must be a plain identifier such as 'flow' (letters, digits, "
+                         f"underscores), got {name!r}; load from another folder with root=")
     root = ROOT if root is None else Path(root)
     return root / f"{name}.pt", root / f"{name}.json"
 
@@ -68,6 +72,27 @@ def card(name: str, *, root=None) -> dict:
 _CACHE: dict = {}
 
 
+def _check_size(cls, config, weights: Path, card_path: Path) -> None:
+    """Refuse a card whose config would need far more memory than its weights file holds.
+
+    The module is first built on the meta device (shapes only, nothing allocated), so a
+    tampered card asking for ``hidden=10**7`` fails here in milliseconds, naming the sizes,
+    instead of trying to allocate petabytes.
+    """
+    try:
+        with torch.device("meta"):
+            shapes = cls(config).state_dict()
+    except Exception as exc:   # noqa: BLE001 - any config value the family cannot build from
+        raise PretrainedError(f"{card_path}: config does not build a {cls.__name__} "
+                              f"({type(exc).__name__}: {exc})") from None
+    need = sum(t.numel() * t.element_size() for t in shapes.values())
+    have = weights.stat().st_size
+    if need > 2 * have + (1 << 20):
+        raise PretrainedError(f"{card_path}: its config needs {need / 1e6:,.1f} MB of weights "
+                              f"but {weights.name} holds {have / 1e6:,.1f} MB; refusing to "
+                              "allocate it (is the card from another model?)")
+
+
 def load(name: str, *, root=None):
     """The pretrained model ``name`` (e.g. ``'flow'``, ``'ar'``), in eval mode.
 
@@ -96,6 +121,7 @@ def load(name: str, *, root=None):
     except TypeError as exc:
         raise PretrainedError(f"{card_path}: config does not fit {cls.__name__} ({exc})") \
             from None
+    _check_size(cls, config, weights, card_path)
     try:
         state = torch.load(weights, weights_only=True, map_location="cpu")
     except Exception as exc:   # noqa: BLE001 - torch raises many kinds for a bad file

@@ -208,3 +208,34 @@ def test_the_hint_pins_the_torch_of_the_learned_extra():
     cfg.read(Path(__file__).resolve().parent.parent / "setup.cfg")
     extra = [r.strip() for r in cfg["options.extras_require"]["learned"].splitlines()]
     assert TORCH_PIN in extra and f"pip install {TORCH_PIN} " in INSTALL_HINT
+
+
+@pytest.mark.parametrize("name", ["ar", "flow", "vae", "gan", "diffusion"])
+def test_a_card_asking_for_huge_layers_is_refused_before_allocating(tmp_path, name):
+    import time
+    for suffix in (".pt", ".json"):
+        shutil.copy(pretrained.ROOT / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    card = json.loads((tmp_path / f"{name}.json").read_text())
+    key = "hidden" if "hidden" in card["config"] else "n_turns"
+    card["config"][key] = 10 ** 7
+    (tmp_path / f"{name}.json").write_text(json.dumps(card))
+    t0 = time.perf_counter()
+    with pytest.raises(PretrainedError, match=r"needs [\d,.]+ MB of weights but .* holds"):
+        pretrained.load(name, root=tmp_path)
+    assert time.perf_counter() - t0 < 5.0
+
+
+@pytest.mark.parametrize("bad", ["../../../../elsewhere/ok", "/etc/passwd", "flow.pt", "",
+                                 "a b", "flow/../flow", 7])
+def test_a_model_name_is_a_plain_identifier(bad):
+    with pytest.raises(ValueError, match="plain identifier"):
+        pretrained.load(bad)
+
+
+def test_a_card_whose_config_cannot_build_its_family_is_refused(tmp_path):
+    save_tiny(tmp_path)
+    card = json.loads((tmp_path / "flow.json").read_text())
+    card["config"]["hidden"] = -3
+    (tmp_path / "flow.json").write_text(json.dumps(card))
+    with pytest.raises(PretrainedError, match="config does not build"):
+        pretrained.load("flow", root=tmp_path)

@@ -247,7 +247,9 @@ class FlowModel(RiverModel):
         d = config.n_turns
         self.register_buffer("v_scale", torch.tensor(1.0))
         self.marginal = MarginalSpline(d, config.marginal_bins, bound=config.tail_bound)
-        pos = torch.arange(d)
+        # On the CPU even when the module is built on the meta device (to size it before
+        # allocating): the masks are constants whose nonzero() the meta device cannot compute.
+        pos = torch.arange(d, device="cpu")
         # Local masks (alternate angles, alternate pairs), so every moved angle has kept
         # neighbours within the conditioner's reach.
         masks = [pos % 2 == 0, pos % 2 == 1, (pos // 2) % 2 == 0, (pos // 2) % 2 == 1]

@@ -1,30 +1,44 @@
-"""The procgen command: maps, heightmaps, level files, and one-line errors."""
+"""The procgen command: maps, heightmaps, level files, one-line errors, and the first run."""
 
 import json
+import os
+import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from procgen import Level
+from procgen import Level, LevelConfig, generate_level
+from procgen import cli
 from procgen.cli import main
 
 
-def test_map_writes_png_heightmap_and_level(tmp_path, capsys):
+def test_map_writes_png_heightmap_sidecar_and_level(tmp_path, capsys):
     out, hm, lv = tmp_path / "map.png", tmp_path / "h.png", tmp_path / "l.npz"
     rc = main(["map", "--seed", "7", "--size", "96", "--preset", "islands", "--cell-size",
                "4000", "-o", str(out), "--heightmap", str(hm), "--heightmap-size", "129",
                "--engine", "unity", "--level", str(lv)])
     assert rc == 0
-    assert "wrote" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert printed.startswith("wrote ") and printed.count("\n") == 1
+    assert "HeightmapRange" not in printed
+    assert "16-bit 129x129, 0 = " in printed and " m, 65535 = " in printed
+    assert str(tmp_path / "h.json") in printed
     img = np.asarray(Image.open(out))
     assert img.shape == (96, 96, 3) and len(np.unique(img.reshape(-1, 3), axis=0)) > 50
     h16 = np.asarray(Image.open(hm))
     assert h16.shape == (129, 129) and h16.min() == 0 and h16.max() > 60000
     level = Level.load(lv)
     assert level.seed == 7 and level.shape == (96, 96)
+    sidecar = json.loads((tmp_path / "h.json").read_text())
+    assert sidecar["file"] == "h.png" and sidecar["size"] == [129, 129]
+    assert sidecar["engine"] == "unity"
+    lo, hi = sidecar["height_range_m"]
+    assert lo == pytest.approx(float(level.height.min()))
+    assert hi == pytest.approx(float(level.height.max()))
 
 
 def test_same_seed_same_png(tmp_path):
@@ -33,19 +47,107 @@ def test_same_seed_same_png(tmp_path):
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
 
+def test_size_is_width_by_height(tmp_path):
+    out, hm, lv = tmp_path / "m.png", tmp_path / "h.png", tmp_path / "l.npz"
+    assert main(["map", "-q", "--seed", "2", "--size", "96x40", "--cell-size", "4000", "-o",
+                 str(out), "--heightmap", str(hm), "--level", str(lv)]) == 0
+    assert Image.open(out).size == (96, 40)        # PIL sizes are (width, height)
+    assert Image.open(hm).size == (96, 40)
+    assert Level.load(lv).shape == (40, 96)        # (rows, cols)
+    same = generate_level(seed=2, shape=(40, 96), cell_size=4000.0)
+    assert np.array_equal(Level.load(lv).height, same.height)
+
+
+def _cli_level(tmp_path, *options):
+    path = tmp_path / "cli.npz"
+    assert main(["map", "-q", "--seed", "5", "--size", "80", "--cell-size", "2000", "-o",
+                 str(tmp_path / "m.png"), "--level", str(path), *options]) == 0
+    return Level.load(path)
+
+
+def _library_level(*, terrain=None, rivers=None, generator="flow", preset="continent"):
+    config = LevelConfig.from_preset(preset)
+    config = replace(config, terrain=replace(config.terrain, **(terrain or {})),
+                     rivers=replace(config.rivers, **(rivers or {})))
+    return generate_level(seed=5, shape=80, cell_size=2000.0, config=config, rivers=generator)
+
+
+def test_settings_options_match_the_library(tmp_path):
+    """Each option sets exactly the config field it documents."""
+    for options, library in [
+        (["--sea-level", "0.2"], _library_level(terrain={"sea_threshold": 0.2})),
+        (["--river-threshold", "20"], _library_level(rivers={"min_area_km2": 20.0})),
+        (["--rivers", "walker", "--river-count", "3"],
+         _library_level(rivers={"count": 3}, generator="walker")),
+    ]:
+        level = _cli_level(tmp_path, *options)
+        assert np.array_equal(level.height, library.height), options
+        assert level.config == library.config, options
+
+
+def test_settings_options_change_the_map(tmp_path):
+    base = _cli_level(tmp_path)
+    wetter = _cli_level(tmp_path, "--sea-level", "0.3")
+    assert wetter.water.mean() > base.water.mean()
+    more = _cli_level(tmp_path, "--river-threshold", "10")
+    assert len(more.rivers) > len(base.rivers)
+    few = _cli_level(tmp_path, "--rivers", "sine", "--river-count", "2")
+    assert 1 <= len(few.rivers) <= 2 and {r.generator for r in few.rivers} == {"sine"}
+
+
+def test_sea_floor_clamps_the_heightmap(tmp_path, capsys):
+    hm = tmp_path / "h.png"
+    assert main(["map", "--seed", "1", "--size", "64", "--cell-size", "4000", "-o",
+                 str(tmp_path / "m.png"), "--heightmap", str(hm), "--sea-floor", "-50"]) == 0
+    assert "0 = -50.0 m" in capsys.readouterr().out
+    sidecar = json.loads((tmp_path / "h.json").read_text())
+    assert sidecar["height_range_m"][0] == -50.0 and sidecar["sea_floor_m"] == -50.0
+
+
+# -- one-line errors naming the option ------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
-    (["--seed", "-4"], "seed must be in 0..18446744073709551615, got -4"),
+    (["--seed", str(2 ** 64)], "--seed must be in "),
+    (["--seed", str(2 ** 64)], f"got {2 ** 64}"),
+    (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
     (["--size", "0"], "--size must be >= 1, got 0"),
+    (["--size", "64x0"], "--size must be >= 1, got 64x0"),
+    (["--size", "ten"], "argument --size: must be N or WIDTHxHEIGHT in cells (e.g. 1024 or "
+                        "1024x512), got 'ten'"),
+    (["--size", "3x4x5"], "argument --size: must be N or WIDTHxHEIGHT"),
     (["--size", "100000"], "--size 100000 makes 10,000,000,000 cells, over --max-cells"),
-    (["--preset", "moon"], "preset must be one of 'continent'"),
-    (["--cell-size", "nan"], "cell_size must be finite, got nan"),
+    (["--size", "300x200", "--max-cells", "1000"],
+     "--size 300x200 makes 60,000 cells, over --max-cells 1,000; raise --max-cells"),
+    (["--max-cells", "0"], "--max-cells must be >= 1, got 0"),
+    (["--preset", "moon"], "--preset must be one of 'continent'"),
+    (["--rivers", "lava"], "--rivers must be one of 'flow', 'walker'"),
+    (["--cell-size", "nan"], "--cell-size must be finite, got nan"),
+    (["--cell-size", "0"], "--cell-size must be in (0, 1e+06], got 0"),
+    (["--sea-level", "1.5"], "--sea-level must be in [-1, 1], got 1.5"),
+    (["--river-count", "3"], "--river-count applies to the walker, persistent, sine, downhill "
+                             "and learned:NAME generators, not --rivers flow"),
+    (["--rivers", "walker", "--river-count", "-1"], "--river-count must be in 0..10000, got -1"),
+    (["--rivers", "sine", "--river-threshold", "50"],
+     "--river-threshold applies to --rivers flow only, not --rivers sine"),
+    (["--river-threshold", "0"], "--river-threshold must be in (0, inf], got 0"),
     (["-o", "map.jpg"], "--output must be a .png path, got 'map.jpg'"),
     (["-o", "/no/such/folder/map.png"], "--output: folder '/no/such/folder' does not exist"),
+    (["--heightmap", "h.raw"], "--heightmap must be a .png path, got 'h.raw'"),
+    (["-o", "same.png", "--heightmap", "same.png"],
+     "--output and --heightmap are the same file 'same.png'; give each its own path"),
+    (["--heightmap", "h.png", "--level", "h.json"],
+     "--heightmap's sidecar and --level are the same file 'h.json'"),
+    (["-o", "m.png", "--level", "m.png"], "--output and --level are the same file 'm.png'"),
+    (["--level", "/no/such/folder/l.npz"], "--level: folder '/no/such/folder' does not exist"),
     (["--heightmap", "h.png", "--heightmap-size", "1000", "--engine", "unity"],
      "--heightmap-size 1000 is not a legal unity heightmap size; legal sizes: 33, 65"),
-    (["--engine", "unreal"], "--heightmap-size and --engine need --heightmap PATH"),
-    (["--size", "ten"], "argument --size: invalid int value: 'ten'"),
+    (["--heightmap", "h.png", "--heightmap-size", "1"], "--heightmap-size must be >= 2, got 1"),
+    (["--heightmap", "h.png", "--engine", "unity"],
+     "--size 32 is not a legal unity heightmap size (legal sizes: 33, 65"),
+    (["--engine", "unreal"], "--engine needs --heightmap PATH"),
+    (["--heightmap-size", "65", "--sea-floor", "-5"],
+     "--heightmap-size, --sea-floor need --heightmap PATH"),
     (["--engine", "godot"], "argument --engine: invalid choice: 'godot'"),
+    (["--heightmap", "h.png", "--sea-floor", "10"], "--sea-floor must be in [-inf, 0], got 10"),
 ])
 def test_bad_input_one_line_and_no_output(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
@@ -57,6 +159,17 @@ def test_bad_input_one_line_and_no_output(tmp_path, monkeypatch, capsys, args, m
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("procgen: error: ")
     assert message in err
+    # The option first, never the Python parameter behind it (cell_size, sea_threshold).
+    assert re.match(r"procgen: error: (argument )?--", err)
+    assert not re.search(r"\b[a-z]+_[a-z0-9_]+\b", err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_learned_generator_errors_name_the_option(tmp_path, capsys):
+    rc = main(["map", "--size", "32", "--rivers", "learned:no-such-model", "-o",
+               str(tmp_path / "m.png")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("procgen: error: --rivers") and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 
 
@@ -65,16 +178,182 @@ def test_help_explains_every_option(capsys):
         main(["map", "--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--seed", "--size", "--preset", "--cell-size", "--output", "--no-shade",
-                   "--heightmap", "--heightmap-size", "--engine", "--level", "--max-cells",
-                   "--quiet", "continent", "islands", "archipelago", "highlands", "lowlands"):
+    for option in ("--seed", "--size", "WIDTHxHEIGHT", "--preset", "--cell-size", "--output",
+                   "--no-shade", "--heightmap", "--heightmap-size", "--engine", "--sea-floor",
+                   "--sea-level", "--rivers", "--river-count", "--river-threshold", "--level",
+                   "--max-cells", "--quiet", "continent", "islands", "archipelago",
+                   "highlands", "lowlands", "sidecar"):
         assert option in text
+    assert "(default: None)" not in text and "(default: 1024)" in text
 
 
 def test_console_module_runs_as_a_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "procgen.cli", "map", "--size", "bad"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("procgen: error:")
+
+
+# -- procgen view: found through an entry point, never imported by name ------------------------
+class _FakeEntryPoint:
+    name = "view"
+
+    def __init__(self, target):
+        self.target = target
+
+    def load(self):
+        return self.target
+
+
+def test_view_runs_the_registered_command_as_procgen_view(monkeypatch):
+    calls = []
+
+    def viewer(argv, *, prog):
+        calls.append((argv, prog))
+        return 0
+
+    monkeypatch.setattr("importlib.metadata.entry_points",
+                        lambda group: [_FakeEntryPoint(viewer)] if group == cli.COMMANDS_GROUP
+                        else [])
+    assert main(["view", "--seed", "3"]) == 0
+    assert calls == [(["--seed", "3"], "procgen view")]
+
+
+def test_view_without_a_registered_viewer_says_what_to_install(monkeypatch, capsys):
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [])
+    assert main(["view"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'procgen-levels[viewer]'" in err
+
+
+def test_view_help_names_procgen_view(capsys):
+    from importlib.metadata import entry_points
+    if not [ep for ep in entry_points(group=cli.COMMANDS_GROUP) if ep.name == "view"]:
+        pytest.skip("the viewer's 'view' entry point is not installed (pip install -e .)")
+    pytest.importorskip("pygame")
+    assert main(["view", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "procgen view" in text and "python -m demos.explore" not in text
+
+
+# -- the first run: a notice while kernels compile, nothing once they are cached --------------
+@pytest.fixture
+def cold(monkeypatch):
+    """Pretend the JIT cache is empty, without a helper process."""
+    from procgen import _jitcache
+    monkeypatch.setattr(_jitcache, "is_cold", lambda: True)
+    monkeypatch.setattr(cli, "_spare_cpu", lambda: False)
+
+
+def test_cold_start_notice_once_on_stderr(cold, tmp_path, capsys):
+    assert main(["map", "--size", "32", "-o", str(tmp_path / "m.png")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == cli.COLD_START_NOTICE + "\n"
+    assert captured.out.startswith("wrote ")
+    assert main(["export", "--format", "geojson", "--size", "32", "-o",
+                 str(tmp_path / "r.geojson")]) == 0
+    assert capsys.readouterr().err == cli.COLD_START_NOTICE + "\n"
+
+
+def test_cold_start_notice_quiet_and_warm(cold, tmp_path, capsys, monkeypatch):
+    assert main(["map", "--size", "32", "-q", "-o", str(tmp_path / "m.png")]) == 0
+    assert capsys.readouterr() == ("", "")
+    from procgen import _jitcache
+    monkeypatch.setattr(_jitcache, "is_cold", lambda: False)
+    assert main(["map", "--size", "32", "-o", str(tmp_path / "m.png")]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_no_notice_before_an_input_error(cold, tmp_path, capsys):
+    assert main(["map", "--size", "32", "--preset", "moon", "-o", str(tmp_path / "m.png")]) == 2
+    assert cli.COLD_START_NOTICE not in capsys.readouterr().err
+
+
+def test_cold_start_helper_compiles_backwards_and_is_stopped(monkeypatch, tmp_path):
+    from procgen import _jitcache
+    started = []
+
+    class FakeHelper:
+        def __init__(self, command, **kwargs):
+            started.append(command)
+            self.stopped = self.waited = False
+
+        def poll(self):
+            return None
+
+        def terminate(self):
+            self.stopped = True
+
+        def wait(self):
+            self.waited = True
+
+    monkeypatch.setattr(_jitcache, "is_cold", lambda: True)
+    monkeypatch.setattr(cli, "_spare_cpu", lambda: True)
+    monkeypatch.setattr(cli.subprocess, "Popen", FakeHelper)
+    with cli._ColdStart("walker", quiet=True) as cold_start:
+        pass
+    (command,) = started
+    assert command[0] == sys.executable
+    assert "compile_level_kernels('walker', reverse=True)" in command[-1]
+    assert cold_start.helper.stopped and cold_start.helper.waited
+
+
+def test_no_helper_without_a_spare_core(monkeypatch):
+    from procgen import _jitcache
+    monkeypatch.setattr(_jitcache, "is_cold", lambda: True)
+    monkeypatch.setattr(cli, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(cli.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert not cli._spare_cpu()
+    monkeypatch.setattr(cli.os, "getloadavg", lambda: (0.2, 1.0, 1.0))
+    assert cli._spare_cpu()
+    monkeypatch.setattr(cli, "_cpu_count", lambda: 1)
+    assert not cli._spare_cpu()
+
+
+def test_kernel_signatures_are_what_a_level_compiles():
+    """The helper compiles exactly the specialisations generate_level then uses."""
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    from procgen._kernels.signatures import RIVERS, compile_level_kernels, level_kernels
+
+    def signatures():
+        found = {}
+        for module in {m for m, _, _ in level_kernels("walker") + level_kernels("downhill")
+                       + level_kernels("flow")}:
+            mod = importlib.import_module(f"procgen._kernels.{module}")
+            for name, obj in vars(mod).items():
+                if isinstance(obj, CPUDispatcher):
+                    found[(module, name)] = set(obj.signatures)
+        return found
+
+    for rivers in RIVERS:
+        compile_level_kernels(rivers)
+        before = signatures()
+        generate_level(seed=3, shape=(48, 40), cell_size=2000.0, rivers=rivers)
+        after = signatures()
+        new = {k: after[k] - before[k] for k in after if after[k] - before[k]}
+        assert not new, f"--rivers {rivers} compiled signatures not in the list: {new}"
+
+
+@pytest.mark.slow
+def test_first_run_says_it_compiles_and_later_runs_do_not(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "jit"))
+    runs = []
+    for name in ("cold.png", "warm.png"):
+        runs.append(subprocess.run(
+            [sys.executable, "-m", "procgen.cli", "map", "--seed", "4", "--size", "64",
+             "--cell-size", "4000", "--river-threshold", "1", "-o", str(tmp_path / name)],
+            env=env, capture_output=True, text=True, timeout=600))
+    cold_run, warm_run = runs
+    assert cold_run.returncode == 0 and warm_run.returncode == 0
+    assert cold_run.stderr == cli.COLD_START_NOTICE + "\n"
+    assert warm_run.stderr == ""
+    assert (tmp_path / "cold.png").read_bytes() == (tmp_path / "warm.png").read_bytes()
+    # every kernel of the level is in the cache (compiled here or by the helper)
+    from procgen._kernels.signatures import level_kernels
+    names = {p.name.split("-")[0] for p in (tmp_path / "jit").rglob("*.nbi")}
+    assert {f"{m}.{k}" for m, k, _ in level_kernels("flow")} <= names
 
 
 # -- procgen export -----------------------------------------------------------------------------
@@ -88,23 +367,44 @@ def test_export_tiled_and_geojson(tmp_path, capsys):
     doc = json.loads((tmp_path / "m.tmj").read_text())
     assert doc["type"] == "map" and doc["width"] == 40 and doc["tilewidth"] == 8
     assert (tmp_path / "m_tiles.png").is_file()
+    # a 40-cell map is small for rivers: lower the threshold so there are some to export
     assert main(["export", "--format", "geojson", "-q", "-o", str(tmp_path / "r.geojson"),
-                 *GEN]) == 0
+                 *GEN, "--river-threshold", "1"]) == 0
     fc = json.loads((tmp_path / "r.geojson").read_text())
     assert fc["type"] == "FeatureCollection" and fc["features"]
     assert capsys.readouterr().out == ""
 
 
-def test_export_heightmaps(tmp_path):
+def test_export_heightmaps(tmp_path, capsys):
     assert main(["export", "--format", "heightmap16", "-q", "-o", str(tmp_path / "h.png"),
                  "--heightmap-size", "65", "--engine", "unity", "--splat", "rgba", *GEN]) == 0
     assert np.asarray(Image.open(tmp_path / "h.png")).shape == (65, 65)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "h.json", "h.png", "h_splat0.png", "h_splat1.png", "h_splat2.png"]
-    assert main(["export", "--format", "raw16", "-q", "-o", str(tmp_path / "t.r16"),
-                 "--heightmap-size", "127", "--engine", "unreal", *GEN]) == 0
+    assert main(["export", "--format", "raw16", "-o", str(tmp_path / "t.r16"),
+                 "--heightmap-size", "127", "--engine", "unreal", "--sea-floor", "-30",
+                 *GEN]) == 0
+    assert "16-bit 127x127, 0 = -30.0 m" in capsys.readouterr().out
     raw = np.fromfile(tmp_path / "t.r16", "<u2")
     assert raw.size == 127 * 127 and raw.min() == 0 and raw.max() > 60000
+    assert json.loads((tmp_path / "t.json").read_text())["sea_floor_m"] == -30.0
+
+
+def test_export_shares_the_generation_options(tmp_path):
+    """export and map build the same level from the same options."""
+    options = ["--seed", "6", "--size", "72x48", "--cell-size", "3000", "--sea-level", "0.1",
+               "--rivers", "walker", "--river-count", "4"]
+    assert main(["map", "-q", "-o", str(tmp_path / "m.png"), "--level",
+                 str(tmp_path / "l.npz"), *options]) == 0
+    assert main(["export", "-q", "--format", "tiled", "-o", str(tmp_path / "a.json"),
+                 *options]) == 0
+    assert main(["export", "-q", "--format", "tiled", "-o", str(tmp_path / "b.json"),
+                 "--level", str(tmp_path / "l.npz")]) == 0
+    a, b = (json.loads((tmp_path / n).read_text()) for n in ("a.json", "b.json"))
+    assert a["width"] == 72 and a["height"] == 48
+    a["tilesets"][0].pop("image")
+    b["tilesets"][0].pop("image")
+    assert a == b
 
 
 def test_export_a_saved_level_matches_generating_it(tmp_path):
@@ -135,25 +435,40 @@ def test_export_a_saved_level_matches_generating_it(tmp_path):
      "--tile-size must be in 1..1024, got 0"),
     (["--format", "tiled", "-o", "m.json", "--engine", "unity", "--splat", "grey"],
      "--engine, --splat only apply to --format heightmap16 or raw16"),
+    (["--format", "geojson", "-o", "r.json", "--sea-floor", "-5"],
+     "--sea-floor only applies to --format heightmap16 or raw16"),
     (["--format", "geojson", "-o", "r.json", "--level", "l.npz", "--seed", "3"],
      "--level FILE exports a saved level; drop --seed"),
+    (["--format", "geojson", "-o", "r.json", "--level", "l.npz", "--sea-level", "0.1",
+      "--river-threshold", "3"],
+     "--level FILE exports a saved level; drop --sea-level, --river-threshold"),
     (["--format", "geojson", "-o", "r.json", "--level", "missing.npz"],
      "--level: no level file at 'missing.npz'"),
     (["--format", "raw16", "-o", "h.raw", "--heightmap-size", "1000", "--engine", "unity"],
      "--heightmap-size 1000 is not a legal unity heightmap size; legal sizes: 33, 65"),
     (["--format", "raw16", "-o", "h.raw", "--size", "96", "--engine", "unity"],
      "--size 96 is not a legal unity heightmap size (legal sizes: 33, 65"),
+    (["--format", "raw16", "-o", "h.raw", "--size", "65x33", "--engine", "unity"],
+     "--size 65x33 is not a legal unity heightmap size"),
     (["--format", "heightmap16", "-o", "h.png", "--heightmap-size", "1"],
      "--heightmap-size must be >= 2, got 1"),
-    (["--format", "tiled", "-o", "m.json", "--seed", "-4"],
-     "seed must be in 0..18446744073709551615, got -4"),
+    (["--format", "heightmap16", "-o", "h.png", "--sea-floor", "3"],
+     "--sea-floor must be in [-inf, 0], got 3"),
+    (["--format", "tiled", "-o", "m.json", "--seed", str(2 ** 64)], "--seed must be in "),
     (["--format", "tiled", "-o", "m.json", "--size", "0"], "--size must be >= 1, got 0"),
     (["--format", "tiled", "-o", "m.json", "--size", "100000"],
      "--size 100000 makes 10,000,000,000 cells, over --max-cells"),
     (["--format", "tiled", "-o", "m.json", "--preset", "moon"],
-     "preset must be one of 'continent'"),
+     "--preset must be one of 'continent'"),
+    (["--format", "tiled", "-o", "m.json", "--rivers", "lava"], "--rivers must be one of"),
     (["--format", "tiled", "-o", "m.json", "--cell-size", "nan"],
-     "cell_size must be finite, got nan"),
+     "--cell-size must be finite, got nan"),
+    (["--format", "tiled", "-o", "m.json", "--sea-level", "-2"],
+     "--sea-level must be in [-1, 1], got -2"),
+    (["--format", "tiled", "-o", "m.json", "--rivers", "walker", "--river-count", "20000"],
+     "--river-count must be in 0..10000, got 20000"),
+    (["--format", "tiled", "-o", "m.json", "--river-threshold", "-1"],
+     "--river-threshold must be in (0, inf], got -1"),
 ])
 def test_export_bad_input_one_line_and_no_output(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
@@ -189,7 +504,8 @@ def test_export_help_explains_every_option(capsys):
         main(["export", "--help"])
     text = capsys.readouterr().out
     for option in ("--format", "--output", "--level", "--seed", "--size", "--preset",
-                   "--rivers", "--cell-size", "--tile-size", "--heightmap-size", "--engine",
-                   "--splat", "--max-cells", "--quiet", "tiled", "geojson", "heightmap16",
-                   "raw16"):
+                   "--rivers", "--cell-size", "--sea-level", "--river-count",
+                   "--river-threshold", "--tile-size", "--heightmap-size", "--engine",
+                   "--sea-floor", "--splat", "--max-cells", "--quiet", "tiled", "geojson",
+                   "heightmap16", "raw16"):
         assert option in text

@@ -142,7 +142,9 @@ def fractal_points(rows, cols, keys, freqs_row, freqs_col, offsets_row, offsets_
         out[p] = total
 
 
-@njit(cache=True)
+# Inlined into its one caller rather than compiled as a kernel of its own (a first-run cost
+# of about 0.25 s).
+@njit(cache=True, inline="always")
 def _column_tables(col0, ncols, freq, offset, period):
     """Per-column fractional position, fade weight, and lattice cell runs for one octave."""
     fx = np.empty(ncols, np.float32)
@@ -169,16 +171,15 @@ def _column_tables(col0, ncols, freq, offset, period):
     return fx, sx, starts, lattice
 
 
-@njit(cache=True, parallel=True)
-def fractal_grid(row0, col0, nrows, ncols, keys, freqs_row, freqs_col, offsets_row, offsets_col,
-                 amps, periods_row, periods_col, kind, grad_row, grad_col, out):
-    """Fractal sum on the grid ``out[r, c]`` = point ``(row0 + r, col0 + c)``.
+# Rows per parallel work item; consecutive rows share cached lattice rows.
+_BLOCK = 8
+_NO_ROW = np.iinfo(np.int64).min
 
-    Same parameters as :func:`fractal_points`; row0/col0 are float64 origins (whole cells).
-    out : (nrows, ncols) float32, written.
-    """
-    noct = keys.shape[0]
-    # Column tables per octave are shared by every row.
+
+@njit(cache=True)
+def _grid_tables(col0, ncols, freqs_col, offsets_col, periods_col):
+    """Column tables of every octave, padded to one width (see :func:`_column_tables`)."""
+    noct = freqs_col.shape[0]
     max_cells = 0
     for k in range(noct):
         first = np.floor(col0 * freqs_col[k] + offsets_col[k])
@@ -192,77 +193,110 @@ def fractal_grid(row0, col0, nrows, ncols, keys, freqs_row, freqs_col, offsets_r
     for k in range(noct):
         fx, sx, starts, lattice = _column_tables(col0, ncols, freqs_col[k], offsets_col[k],
                                                  periods_col[k])
-        fxs[k] = fx
-        sxs[k] = sx
+        # Element loops, not slice assignment: a slice assignment compiles numba's
+        # shape-mismatch message formatting, about a second of the first run.
+        for c in range(ncols):
+            fxs[k, c] = fx[c]
+            sxs[k, c] = sx[c]
         ncells_all[k] = starts.shape[0] - 1
-        starts_all[k, :starts.shape[0]] = starts
-        lattice_all[k, :lattice.shape[0]] = lattice
+        for m in range(starts.shape[0]):
+            starts_all[k, m] = starts[m]
+            lattice_all[k, m] = lattice[m]
+    return fxs, sxs, starts_all, lattice_all, ncells_all
 
-    block = 8
-    nblocks = (nrows + block - 1) // block
-    for b in prange(nblocks):
-        # Gradients of the two lattice rows bracketing the current row, cached per octave
-        # because consecutive image rows usually share them.
-        g0r = np.empty((noct, max_cells), np.float32)
-        g0c = np.empty((noct, max_cells), np.float32)
-        g1r = np.empty((noct, max_cells), np.float32)
-        g1c = np.empty((noct, max_cells), np.float32)
-        cached_i = np.full(noct, np.iinfo(np.int64).min, np.int64)
-        buf = np.empty(ncols, np.float32)
-        for r in range(b * block, min(nrows, (b + 1) * block)):
-            acc = out[r]
-            acc[:] = 0.0
-            for k in range(noct):
-                u = (row0 + r) * freqs_row[k] + offsets_row[k]
-                fu = np.floor(u)
-                i = np.int64(fu)
-                fy = np.float32(u - fu)
-                sy = fade(fy)
-                ncells = ncells_all[k]
-                if cached_i[k] != i:
-                    i1 = _wrap(i + 1, periods_row[k])
-                    if cached_i[k] + 1 == i:
-                        # Moved down one lattice row: the old lower row becomes the upper one.
-                        for m in range(ncells + 1):
-                            g0r[k, m] = g1r[k, m]
-                            g0c[k, m] = g1c[k, m]
-                    else:
-                        i0 = _wrap(i, periods_row[k])
-                        for m in range(ncells + 1):
-                            h0 = lattice_hash(i0, lattice_all[k, m], keys[k])
-                            g0r[k, m] = grad_row[h0]
-                            g0c[k, m] = grad_col[h0]
+
+@njit(cache=True)
+def _grid_block(b, row0, nrows, ncols, keys, freqs_row, offsets_row, amps, periods_row, kind,
+                grad_row, grad_col, fxs, sxs, starts_all, lattice_all, ncells_all, out):
+    """Rows ``b * _BLOCK`` up to ``(b + 1) * _BLOCK`` of :func:`fractal_grid`."""
+    noct = keys.shape[0]
+    max_cells = starts_all.shape[1]
+    # Gradients of the two lattice rows bracketing the current row, cached per octave
+    # because consecutive image rows usually share them.
+    g0r = np.empty((noct, max_cells), np.float32)
+    g0c = np.empty((noct, max_cells), np.float32)
+    g1r = np.empty((noct, max_cells), np.float32)
+    g1c = np.empty((noct, max_cells), np.float32)
+    cached_i = np.empty(noct, np.int64)
+    for k in range(noct):
+        cached_i[k] = _NO_ROW
+    buf = np.empty(ncols, np.float32)
+    for r in range(b * _BLOCK, min(nrows, (b + 1) * _BLOCK)):
+        acc = out[r]
+        for c in range(ncols):
+            acc[c] = 0.0
+        for k in range(noct):
+            u = (row0 + r) * freqs_row[k] + offsets_row[k]
+            fu = np.floor(u)
+            i = np.int64(fu)
+            fy = np.float32(u - fu)
+            sy = fade(fy)
+            ncells = ncells_all[k]
+            if cached_i[k] != i:
+                i1 = _wrap(i + 1, periods_row[k])
+                if cached_i[k] + 1 == i:
+                    # Moved down one lattice row: the old lower row becomes the upper one.
                     for m in range(ncells + 1):
-                        h1 = lattice_hash(i1, lattice_all[k, m], keys[k])
-                        g1r[k, m] = grad_row[h1]
-                        g1c[k, m] = grad_col[h1]
-                    cached_i[k] = i
-                gy = fy - _F1
-                wy = _F1 - sy
-                fxk = fxs[k]
-                sxk = sxs[k]
-                amp = amps[k]
-                for m in range(ncells):
-                    # Row-blended corner terms: value = a*fx + b on the left lattice column,
-                    # c*(fx-1) + d on the right one.
-                    a = wy * g0c[k, m] + sy * g1c[k, m]
-                    bb = wy * g0r[k, m] * fy + sy * g1r[k, m] * gy
-                    cc = wy * g0c[k, m + 1] + sy * g1c[k, m + 1]
-                    d = wy * g0r[k, m + 1] * fy + sy * g1r[k, m + 1] * gy
-                    lo = starts_all[k, m]
-                    hi = starts_all[k, m + 1]
-                    if kind == FBM:
-                        for c in range(lo, hi):
-                            f = fxk[c]
-                            left = a * f + bb
-                            right = cc * (f - _F1) + d
-                            acc[c] += amp * (left + sxk[c] * (right - left))
-                    else:
-                        for c in range(lo, hi):
-                            f = fxk[c]
-                            left = a * f + bb
-                            right = cc * (f - _F1) + d
-                            buf[c] = left + sxk[c] * (right - left)
-                if kind != FBM:
-                    for c in range(ncols):
-                        acc[c] += amp * _shape(buf[c], kind)
+                        g0r[k, m] = g1r[k, m]
+                        g0c[k, m] = g1c[k, m]
+                else:
+                    i0 = _wrap(i, periods_row[k])
+                    for m in range(ncells + 1):
+                        h0 = lattice_hash(i0, lattice_all[k, m], keys[k])
+                        g0r[k, m] = grad_row[h0]
+                        g0c[k, m] = grad_col[h0]
+                for m in range(ncells + 1):
+                    h1 = lattice_hash(i1, lattice_all[k, m], keys[k])
+                    g1r[k, m] = grad_row[h1]
+                    g1c[k, m] = grad_col[h1]
+                cached_i[k] = i
+            gy = fy - _F1
+            wy = _F1 - sy
+            amp = amps[k]
+            for m in range(ncells):
+                # Row-blended corner terms: value = a*fx + b on the left lattice column,
+                # c*(fx-1) + d on the right one.
+                a = wy * g0c[k, m] + sy * g1c[k, m]
+                bb = wy * g0r[k, m] * fy + sy * g1r[k, m] * gy
+                cc = wy * g0c[k, m + 1] + sy * g1c[k, m + 1]
+                d = wy * g0r[k, m + 1] * fy + sy * g1r[k, m + 1] * gy
+                lo = starts_all[k, m]
+                hi = starts_all[k, m + 1]
+                if kind == FBM:
+                    for c in range(lo, hi):
+                        f = fxs[k, c]
+                        left = a * f + bb
+                        right = cc * (f - _F1) + d
+                        acc[c] += amp * (left + sxs[k, c] * (right - left))
+                else:
+                    for c in range(lo, hi):
+                        f = fxs[k, c]
+                        left = a * f + bb
+                        right = cc * (f - _F1) + d
+                        buf[c] = left + sxs[k, c] * (right - left)
+            if kind != FBM:
+                for c in range(ncols):
+                    acc[c] += amp * _shape(buf[c], kind)
+
+
+@njit(cache=True, parallel=True)
+def fractal_grid(row0, col0, nrows, ncols, keys, freqs_row, freqs_col, offsets_row, offsets_col,
+                 amps, periods_row, periods_col, kind, grad_row, grad_col, out):
+    """Fractal sum on the grid ``out[r, c]`` = point ``(row0 + r, col0 + c)``.
+
+    Same parameters as :func:`fractal_points`; row0/col0 are float64 origins (whole cells).
+    out : (nrows, ncols) float32, written.
+    """
+    # The parallel kernel holds nothing but the prange over row blocks: numba's parfor
+    # passes and the gufunc they build cost compile time in proportion to the code and
+    # the array expressions inside a parallel function (each np.zeros becomes a parfor of
+    # its own), so the tables and the per-block work live in plain kernels.
+    fxs, sxs, starts_all, lattice_all, ncells_all = _grid_tables(col0, ncols, freqs_col,
+                                                                 offsets_col, periods_col)
+    nblocks = (nrows + _BLOCK - 1) // _BLOCK
+    for b in prange(nblocks):
+        # int64(b): the gufunc's loop index is unsigned, and a uint64 ``b`` would compile
+        # _grid_block a second time.
+        _grid_block(np.int64(b), row0, nrows, ncols, keys, freqs_row, offsets_row, amps,
+                    periods_row, kind, grad_row, grad_col, fxs, sxs, starts_all,
+                    lattice_all, ncells_all, out)

@@ -171,6 +171,32 @@ def priority_flood_epsilon(dem, seeds, out):
                 size = _heap_push(heap_keys, size, _key(res_bits[i], i))
 
 
+@njit(cache=True)
+def _d8_row(filled, outlets, r, out):
+    """Row ``r`` of :func:`d8_directions`."""
+    nr, nc = filled.shape
+    for c in range(nc):
+        h = filled[r, c]
+        best = -1
+        best_slope = 0.0
+        if outlets[r, c] or np.isnan(h):
+            out[r, c] = -1
+            continue
+        for k in range(8):
+            rr = r + DR[k]
+            cc = c + DC[k]
+            if rr < 0 or rr >= nr or cc < 0 or cc >= nc:
+                continue
+            hn = filled[rr, cc]
+            if not (hn < h):  # also skips NaN neighbours
+                continue
+            slope = (np.float64(h) - np.float64(hn)) / DIST[k]
+            if slope > best_slope:
+                best_slope = slope
+                best = k
+        out[r, c] = best
+
+
 @njit(cache=True, parallel=True)
 def d8_directions(filled, outlets, out):
     """Steepest-descent D8 direction per cell (drop / distance); ties go to the lower code.
@@ -178,28 +204,10 @@ def d8_directions(filled, outlets, out):
     filled : (R, C) float32; outlets : (R, C) bool cells that get -1 (sea, sinks);
     out : (R, C) int8. Cells with no strictly lower neighbour get -1; NaN cells get -1.
     """
-    nr, nc = filled.shape
-    for r in prange(nr):
-        for c in range(nc):
-            h = filled[r, c]
-            best = -1
-            best_slope = 0.0
-            if outlets[r, c] or np.isnan(h):
-                out[r, c] = -1
-                continue
-            for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if rr < 0 or rr >= nr or cc < 0 or cc >= nc:
-                    continue
-                hn = filled[rr, cc]
-                if not (hn < h):  # also skips NaN neighbours
-                    continue
-                slope = (np.float64(h) - np.float64(hn)) / DIST[k]
-                if slope > best_slope:
-                    best_slope = slope
-                    best = k
-            out[r, c] = best
+    # The prange body is a plain kernel: parallel functions compile slowly in proportion to
+    # the code inside them. int64(r): a uint64 loop index would compile _d8_row twice.
+    for r in prange(filled.shape[0]):
+        _d8_row(filled, outlets, np.int64(r), out)
 
 
 @njit(cache=True)
@@ -379,7 +387,10 @@ def extract_rivers(directions, acc, threshold, water, min_cells):
             main[j] = i
     cells = np.empty(2 * n, np.int64)
     count = 0
-    offsets = [0]
+    # A preallocated array, not a list: a list compiles numba's list machinery.
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    n_rivers = 0
     for i in range(n):
         if not network[i] or main[i] >= 0:
             continue
@@ -400,8 +411,9 @@ def extract_rivers(directions, acc, threshold, water, min_cells):
         if count - start < min_cells:
             count = start
         else:
-            offsets.append(count)
-    return cells[:count].copy(), np.array(offsets, np.int64)
+            n_rivers += 1
+            offsets[n_rivers] = count
+    return cells[:count].copy(), offsets[:n_rivers + 1].copy()
 
 
 @njit(cache=True)

@@ -49,7 +49,22 @@ _GENERATION_OPTIONS = {"seed": "--seed", "size": "--size", "preset": "--preset",
 
 #: Output suffixes each export format accepts.
 _EXPORT_SUFFIXES = {"tiled": (".json", ".tmj"), "geojson": (".geojson", ".json"),
-                    "heightmap16": (".png",), "raw16": (".raw", ".r16")}
+                    "geotiff": (".tif", ".tiff"), "heightmap16": (".png",),
+                    "raw16": (".raw", ".r16")}
+_GEO_FORMATS = ("geojson", "geotiff")
+
+
+def _lat_lon(text: str) -> tuple[float, float]:
+    """argparse type of --geo-origin: ``LAT,LON`` in degrees."""
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be LAT,LON in degrees, e.g. 52.0,5.0; got "
+                                         f"{text!r}") from None
+    if not (-90.0 < lat < 90.0 and -180.0 <= lon <= 180.0):
+        raise argparse.ArgumentTypeError(f"latitude must be in (-90, 90) and longitude in "
+                                         f"[-180, 180], got {text!r}")
+    return lat, lon
 _HEIGHTMAP_FORMATS = ("heightmap16", "raw16")
 
 #: River generators that place a number of shapes (--river-count) rather than follow the
@@ -205,6 +220,13 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_generation_options(e, defaults=False)
     e.add_argument("--tile-size", type=int, metavar="PX",
                    help="tiled: tile width and height in pixels (default: 16)")
+    e.add_argument("--layer-format", choices=("zlib", "gzip", "csv"),
+                   help="tiled: tile layers as base64 of zlib- or gzip-compressed gids, or "
+                        "as plain JSON arrays (csv) (default: zlib)")
+    e.add_argument("--geo-origin", type=_lat_lon, metavar="LAT,LON",
+                   help="geojson, geotiff: latitude and longitude in degrees of the map's "
+                        "centre (default: 0,0); write --geo-origin=-33.9,18.4 when the "
+                        "latitude is negative")
     _add_heightmap_options(e, prefix="heightmaps: ")
     e.add_argument("--splat", choices=("none", "grey", "rgba"),
                    help="heightmaps: also write per-biome weight maps, one greyscale PNG per "
@@ -504,6 +526,10 @@ def _run_export(args) -> None:
     heightmap = fmt in _HEIGHTMAP_FORMATS
     if args.tile_size is not None and fmt != "tiled":
         raise ValueError("--tile-size only applies to --format tiled")
+    if args.layer_format is not None and fmt != "tiled":
+        raise ValueError("--layer-format only applies to --format tiled")
+    if args.geo_origin is not None and fmt not in _GEO_FORMATS:
+        raise ValueError("--geo-origin only applies to --format geojson or geotiff")
     if not heightmap:
         given = [opt for opt, v in (("--heightmap-size", args.heightmap_size),
                                     ("--engine", args.engine), ("--sea-floor", args.sea_floor),
@@ -543,15 +569,24 @@ def _run_export(args) -> None:
                                  f"{args.engine} heightmap size (legal sizes: "
                                  f"{_legal_text(args.engine)}); pass --heightmap-size N to "
                                  f"resample")
-    else:
+    if fmt in _GEO_FORMATS and args.geo_origin is not None:
+        from .export import GeoFrame
+        with _as_option("--geo-origin", "origin", "geo_origin"):
+            if plan is None:
+                GeoFrame.of(level, geo_origin=args.geo_origin)
+            else:   # before generating: a map too large for its latitude fails at once
+                GeoFrame(plan.shape, plan.cell_size, origin=args.geo_origin)
+    if plan is not None:
         with _ColdStart(plan.generator.name, quiet=args.quiet):
             level = plan.generate()
     from . import export
     if fmt == "tiled":
         with _as_option("--tile-size", "tile_size"):
-            written = export.save_tiled(level, out, tile_size=args.tile_size or 16)
-    elif fmt == "geojson":
-        written = export.save_geojson(level, out)
+            written = export.save_tiled(level, out, tile_size=args.tile_size or 16,
+                                        layer_format=args.layer_format or "zlib")
+    elif fmt in _GEO_FORMATS:
+        save = export.save_geojson if fmt == "geojson" else export.save_geotiff
+        written = save(level, out, geo_origin=args.geo_origin or (0.0, 0.0))
     else:
         result = _save_heightmap(level, out, args, fmt=fmt, splat=args.splat or "none")
         written = [_heightmap_text(result), *result.paths[1:]]

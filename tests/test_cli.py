@@ -509,3 +509,54 @@ def test_export_help_explains_every_option(capsys):
                    "--sea-floor", "--splat", "--max-cells", "--quiet", "tiled", "geojson",
                    "heightmap16", "raw16"):
         assert option in text
+
+
+def test_export_geojson_and_geotiff_about_a_geo_origin(tmp_path, capsys):
+    from procgen.export import GeoFrame
+
+    opts = ["--seed", "3", "--size", "64", "--preset", "islands", "--cell-size", "1000"]
+    gj, tif = tmp_path / "r.geojson", tmp_path / "t.tif"
+    assert main(["export", "--format", "geojson", "-o", str(gj), "--geo-origin", "52,5",
+                 *opts]) == 0
+    assert main(["export", "--format", "geotiff", "-o", str(tif), "--geo-origin", "52,5",
+                 *opts]) == 0
+    doc = json.loads(gj.read_text())
+    west, south, east, north = GeoFrame((64, 64), 1000.0, origin=(52.0, 5.0)).bounds
+    for feature in doc["features"]:
+        lon, lat = np.array(feature["geometry"]["coordinates"]).T
+        assert west <= lon.min() and lon.max() <= east and south <= lat.min() <= north
+    assert tif.read_bytes()[:4] in (b"II*\x00", b"MM\x00*")
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("fmt,layer_format,marker", [("tiled", "csv", "\"data\":["),
+                                                      ("tiled", None, "\"compression\":")])
+def test_export_tiled_layer_format(tmp_path, fmt, layer_format, marker):
+    out = tmp_path / "m.tmj"
+    extra = [] if layer_format is None else ["--layer-format", layer_format]
+    assert main(["export", "--format", fmt, "-o", str(out), "-q", *GEN, *extra]) == 0
+    assert marker in out.read_text().replace(" ", "").replace("\n", "")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--format", "tiled", "-o", "m.tmj", "--geo-origin", "1,1"],
+     "--geo-origin only applies to --format geojson or geotiff"),
+    (["--format", "geojson", "-o", "m.geojson", "--layer-format", "csv"],
+     "--layer-format only applies to --format tiled"),
+    (["--format", "geojson", "-o", "m.geojson", "--geo-origin", "95,1"],
+     "--geo-origin: latitude must be in (-90, 90)"),
+    (["--format", "geojson", "-o", "m.geojson", "--geo-origin", "north"],
+     "--geo-origin: must be LAT,LON"),
+    (["--format", "geojson", "-o", "m.geojson", "--geo-origin", "89.9,1", "--size", "64",
+      "--cell-size", "100000"], "--geo-origin"),
+])
+def test_geo_and_layer_options_are_checked(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        rc = main(["export", *args])
+    except SystemExit as exc:   # argparse's own checks (the --geo-origin type)
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not list(tmp_path.iterdir())

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import hydrology as _hk
-from ._validate import check_float
+from ._validate import check_float, check_int, check_max_cells
 
 __all__ = ["DR", "DC", "fill_depressions", "flow_directions", "flow_accumulation",
            "label_lakes", "HydrologyConfig", "Drainage", "drain"]
@@ -299,15 +299,17 @@ class Drainage:
                 * self.runoff / SECONDS_PER_YEAR)
 
     def flow_path(self, row: int, col: int, *, max_cells: int | None = None) -> np.ndarray:
-        """Cells from ``(row, col)`` downstream to the first water cell or outlet, inclusive.
+        """Cells from ``(row, col)`` downstream to the first water cell or outlet, inclusive,
+        at most ``max_cells`` of them (None: the grid's cell count, which every path fits).
 
         Returns an ``(M, 2)`` int64 array of ``(row, col)``.
         """
         nr, nc = self.directions.shape
-        if not (0 <= row < nr and 0 <= col < nc):
-            raise ValueError(f"(row, col) must lie on the {nr}x{nc} grid, got ({row}, {col})")
+        row = check_int("row", row, lo=0, hi=nr - 1)
+        col = check_int("col", col, lo=0, hi=nc - 1)
+        max_cells = check_max_cells("max_cells", max_cells)
         return _hk.flow_path(self.directions, self.water, row * nc + col,
-                             nr * nc if max_cells is None else max_cells)
+                             nr * nc if max_cells is None else min(max_cells, nr * nc))
 
 
 def _terminal_lakes(dem, lakes, count, max_cells):
@@ -359,8 +361,13 @@ def drain(height, *, cell_size: float, config: HydrologyConfig = HydrologyConfig
     sea = dem <= 0
     filled = fill_depressions(dem, outlets=sea)
     lakes, count = label_lakes(dem, filled, min_depth=config.lake_min_depth)
-    terminal = _terminal_lakes(dem, lakes, count,
-                               max(1, int(config.lake_max_area_km2 * 1e6 / cell_size ** 2)))
+    # No lake holds more cells than the grid: clamping keeps a huge area (1e308 km^2 passes
+    # the config's check) from overflowing the conversion to int; a cell area that
+    # underflows to 0 (cell_size < 1e-154) means the same.
+    cell_m2 = cell_size ** 2
+    max_lake_cells = float(dem.size) if cell_m2 == 0 else min(
+        config.lake_max_area_km2 * 1e6 / cell_m2, float(dem.size))
+    terminal = _terminal_lakes(dem, lakes, count, max(1, int(max_lake_cells)))
     outlets = sea
     if terminal.any():
         # Terminal lakes swallow their basins' water: refill with them as outlets.

@@ -21,8 +21,13 @@ from __future__ import annotations
 
 import enum
 import json
+import numbers
+import os
+import struct
+import tokenize
 import typing
 import zipfile
+import zlib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
@@ -33,7 +38,8 @@ from . import terrain as _terrain
 from .biomes import Biome, BiomesConfig, assign_biomes
 from .hydrology import HydrologyConfig, drain
 from ._io import atomic_write
-from ._validate import DEFAULT_MAX_CELLS, check_float, check_int, check_shape
+from ._validate import (DEFAULT_MAX_CELLS, check_float, check_max_cells, check_seed,
+                        check_shape)
 from .river import River
 from .rivers import RiversConfig, carve_rivers, get_generator
 
@@ -117,12 +123,10 @@ class LevelConfig:
         return _from_plain(cls, data, "config")
 
 
-def _check_seed(seed) -> int:
-    return check_int("seed", seed, lo=0, hi=(1 << 64) - 1)
-
-
 def stage_seed(seed: int, stage: str) -> int:
     """The 64-bit seed of one stage, spawned from the level's root seed.
+
+    ``seed`` is any 64-bit integer, -2**63..2**64-1; negative seeds wrap modulo 2**64.
 
     Examples
     --------
@@ -132,7 +136,7 @@ def stage_seed(seed: int, stage: str) -> int:
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(map(repr, STAGES))}, got {stage!r}")
-    child = np.random.SeedSequence(_check_seed(seed)).spawn(len(STAGES))[STAGES.index(stage)]
+    child = np.random.SeedSequence(check_seed("seed", seed)).spawn(len(STAGES))[STAGES.index(stage)]
     return int(child.generate_state(1, np.uint64)[0])
 
 
@@ -145,7 +149,7 @@ class Level:
     config : LevelConfig
         Settings of every stage.
     seed : int
-        Root seed.
+        Root seed, 0..2**64-1.
     cell_size : float
         Metres per cell.
     height : numpy.ndarray
@@ -346,58 +350,64 @@ class Level:
         return atomic_write(path, lambda f: saver(f, **arrays))
 
     @classmethod
-    def load(cls, path) -> "Level":
-        """Read a level written by :meth:`save`.
+    def load(cls, path, *, max_cells=DEFAULT_MAX_CELLS) -> "Level":
+        """Read a level written by :meth:`save`, trusting nothing in the file.
+
+        Loading runs no code from the file (no pickle; the header is JSON) and reads no
+        array data before the file's zip directory, the ``.npy`` header of every array
+        (name, dtype, shape) and the JSON header have all been checked: each field has its
+        type and range, each array its dtype and a shape that agrees with the header, and
+        no array over the cap (``max_cells``) is read. Then heights must be finite, lake
+        labels non-negative, biomes known classes and rivers valid :class:`River` records.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.npz`` file written by :meth:`save`.
+        max_cells : int or None, optional
+            Refuse levels with more than this many cells (default 8192**2, the same cap as
+            :func:`generate_level`), and the header and river arrays over this many values
+            or 8192**2, whichever is more; None lifts the cap.
 
         Raises
         ------
+        FileNotFoundError
+            If ``path`` is not a regular file.
         ValueError
-            If the file is not a level file, is damaged, or has a newer format version.
+            If the file is not a level file, is damaged, holds anything else, is over the
+            cap, or has a newer format version; the message names the field or array, the
+            value found and what is allowed.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from procgen import Level
+        >>> junk = pathlib.Path(tempfile.mkdtemp()) / "junk.npz"
+        >>> _ = junk.write_bytes(b"not a zip")
+        >>> Level.load(junk)                                        # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: '...junk.npz' is not a readable level file: not a zip archive ...
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        max_cells = check_max_cells("max_cells", max_cells)
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"path: no level file at {str(path)!r}")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise ValueError(f"{str(path)!r} is not a readable level file: {exc}") from None
-        need = {"header", "height", "water", "lakes", "river_offsets", "river_path",
-                "river_width"}
-        if not need <= arrays.keys():
-            raise ValueError(f"{str(path)!r} is not a level file: missing "
-                             f"{', '.join(sorted(need - arrays.keys()))}")
-        try:
-            header = json.loads(arrays["header"].tobytes().decode())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{str(path)!r} has a damaged header: {exc}") from None
-        if not isinstance(header, dict) or header.get("format") != _FORMAT_NAME:
-            raise ValueError(f"{str(path)!r} is not a {_FORMAT_NAME} file")
-        version = header.get("version")
-        if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-            raise ValueError(f"{str(path)!r} has format version {version!r}; this procgen reads "
-                             f"versions 1..{FORMAT_VERSION} (upgrade procgen to read it)")
-        height, water, lakes = arrays["height"], arrays["water"], arrays["lakes"]
-        shape = tuple(header.get("shape", ()))
-        if (height.dtype != np.float32 or water.dtype != np.bool_ or lakes.dtype != np.int32
-                or not height.shape == water.shape == lakes.shape == shape):
-            raise ValueError(f"{str(path)!r}: height/water/lakes arrays do not match the header")
-        offsets, rpath, rwidth = arrays["river_offsets"], arrays["river_path"], arrays["river_width"]
-        metas = header.get("rivers", [])
-        if (offsets.shape != (len(metas) + 1,) or rpath.shape != (offsets[-1], 2)
-                or rwidth.shape != (offsets[-1],)):
-            raise ValueError(f"{str(path)!r}: river arrays do not match the header")
-        rivers = [River(path=rpath[a:b], width=rwidth[a:b], **meta)
-                  for a, b, meta in zip(offsets[:-1], offsets[1:], metas)]
-        # Files written before the biomes stage existed have no "biomes" entry: compute it.
-        biomes = arrays.get("biomes")
-        if biomes is not None and (biomes.dtype != np.uint8 or biomes.shape != shape
-                                   or (biomes.size and int(biomes.max()) >= len(Biome))):
-            raise ValueError(f"{str(path)!r}: biomes array does not match the header")
-        return cls(config=LevelConfig.from_dict(_upgrade_config(header["config"])),
-                   seed=header["seed"],
-                   cell_size=header["cell_size"], height=height, water=water, lakes=lakes,
-                   rivers=rivers, biomes=biomes)
+        where = repr(str(path))
+        header, arrays = _read_level_file(path, where, max_cells)
+        offsets = arrays["river_offsets"]
+        rivers = []
+        for k, (a, b, meta) in enumerate(zip(offsets[:-1], offsets[1:], header["rivers"])):
+            try:
+                rivers.append(River(path=arrays["river_path"][a:b],
+                                    width=arrays["river_width"][a:b], **meta))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{where}: river {k}: {exc}") from None
+        return cls(config=header["config"], seed=header["seed"], cell_size=header["cell_size"],
+                   height=arrays["height"], water=arrays["water"], lakes=arrays["lakes"],
+                   rivers=rivers, biomes=arrays.get("biomes"))
 
 
 def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, config=None,
@@ -407,7 +417,9 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     Parameters
     ----------
     seed : int
-        Root seed, 0 <= seed < 2**64. Same seed + config + version = identical arrays.
+        Root seed: any 64-bit integer, -2**63..2**64-1 (negative seeds wrap modulo 2**64, so
+        -1 is 2**64 - 1; the Level keeps the wrapped value). Same seed + config + version =
+        identical arrays.
     shape : int or (int, int)
         Grid size ``(rows, cols)``; an int means square.
     cell_size : float, optional
@@ -442,7 +454,7 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     >>> bool(level.water.any())
     True
     """
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     shape = check_shape("shape", shape, max_cells=max_cells)
     cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
     if preset is not None and config is not None:
@@ -469,6 +481,256 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
                            rivers_config=config.rivers)
     return Level(config=config, seed=seed, cell_size=cell_size, height=height,
                  water=drainage.water, lakes=drainage.lakes, rivers=river_list, biomes=biomes)
+
+
+# -- reading level files ---------------------------------------------------------------------
+# Every array a level file may hold, and its dtype. "biomes" is absent from files written
+# before the biomes stage existed (it is then computed).
+_ARRAY_DTYPES = {
+    "header": np.dtype(np.uint8), "height": np.dtype(np.float32), "water": np.dtype(np.bool_),
+    "lakes": np.dtype(np.int32), "biomes": np.dtype(np.uint8),
+    "river_offsets": np.dtype(np.int64), "river_path": np.dtype(np.float64),
+    "river_width": np.dtype(np.float32),
+}
+_OPTIONAL_ARRAYS = {"biomes"}
+_GRIDS = {"height", "water", "lakes", "biomes"}
+_HEADER_FIELDS = ("format", "version", "seed", "cell_size", "shape", "config", "rivers")
+_RIVER_FIELDS = {"generator", "discharge", "order"}
+# Longest .npy header read (numpy's own default), and the largest zip directory parsed at all:
+# a level's eight entries take about 700 bytes. Smaller directories are parsed, so that an
+# unknown entry is refused by name.
+_NPY_HEADER_MAX = 10_000
+_ZIP_ENTRIES_MAX = 64
+_ZIP_DIRECTORY_MAX = 1 << 16
+
+
+def _read_level_file(path: Path, where: str, max_cells: int | None):
+    """The checked header (seed, cell_size, config as objects) and arrays of a level file."""
+    def refuse(message):
+        return ValueError(f"{where}: {message}")
+
+    try:
+        with open(path, "rb") as fp:
+            _check_zip_directory_size(fp, os.fstat(fp.fileno()).st_size, where)
+            with zipfile.ZipFile(fp) as zf:
+                members = _check_members(zf, where, max_cells)
+                raw = _read_member(zf, members["header"], where)
+                header = _check_header(raw, where, max_cells)
+                _check_shapes(members, header, where)
+                arrays = {name: _read_member(zf, m, where) for name, m in members.items()
+                          if name != "header"}
+    except (zipfile.BadZipFile, zlib.error, EOFError, struct.error) as exc:
+        raise ValueError(f"{where} is not a readable level file: damaged ({exc})") from None
+    except OSError as exc:
+        raise ValueError(f"{where} is not a readable level file: {exc}") from None
+
+    height, lakes, offsets = arrays["height"], arrays["lakes"], arrays["river_offsets"]
+    bad = int(np.count_nonzero(~np.isfinite(height)))
+    if bad:
+        raise refuse(f"height holds {bad:,} NaN or infinite values; heights must be finite "
+                     f"metres")
+    if lakes.size and int(lakes.min()) < 0:
+        raise refuse(f"lakes must hold labels >= 0, got {int(lakes.min())}")
+    biomes = arrays.get("biomes")
+    if biomes is not None and biomes.size and int(biomes.max()) >= len(Biome):
+        raise refuse(f"biomes array does not match the header: values must be Biome codes "
+                     f"0..{len(Biome) - 1}, got {int(biomes.max())}")
+    if len(offsets) and (offsets[0] != 0 or offsets[-1] != len(arrays["river_path"])
+                         or np.any(np.diff(offsets) < 2)):
+        raise refuse(f"river_offsets must rise from 0 to {len(arrays['river_path'])} by at "
+                     f"least 2 per river (each river has 2 or more vertices), got "
+                     f"{_short(offsets)}")
+    return header, arrays
+
+
+def _check_zip_directory_size(fp, size: int, where: str) -> None:
+    """Refuse archives whose central directory is larger than a level file's, before
+    :mod:`zipfile` parses it (it builds an object per entry, whatever their number)."""
+    not_zip = ValueError(f"{where} is not a readable level file: not a zip archive (a level "
+                         f"file is the .npz that Level.save writes)")
+    tail_len = min(size, 22 + 0xFFFF)           # end record plus the longest zip comment
+    fp.seek(size - tail_len)
+    tail = fp.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise not_zip
+    entries, directory = struct.unpack_from("<HL", tail, at + 10)
+    locator = at - 20
+    if locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07":
+        # A zip64 end record (files over 4 GiB) overrides the counts of the classic one.
+        (record,) = struct.unpack_from("<Q", tail, locator + 8)
+        fp.seek(record)
+        zip64 = fp.read(56)
+        if len(zip64) < 56 or zip64[:4] != b"PK\x06\x06":
+            raise not_zip
+        entries, directory = struct.unpack_from("<QQ", zip64, 32)
+    if entries > _ZIP_ENTRIES_MAX or directory > _ZIP_DIRECTORY_MAX:
+        raise ValueError(f"{where} is not a level file: its zip directory lists {entries:,} "
+                         f"entries in {directory:,} bytes; a level file has at most "
+                         f"{len(_ARRAY_DTYPES)} ({', '.join(_ARRAY_DTYPES)})")
+
+
+def _check_members(zf: zipfile.ZipFile, where: str, max_cells: int | None) -> dict:
+    """Name -> (ZipInfo, shape) of each array, checked from the zip directory and each
+    member's .npy header alone (no array data is read)."""
+    infos = zf.infolist()
+    names = [i.filename for i in infos]
+    present = {n[:-4] for n in names if n.endswith(".npy")}
+    missing = sorted(set(_ARRAY_DTYPES) - _OPTIONAL_ARRAYS - present)
+    if missing:
+        raise ValueError(f"{where} is not a level file: missing {', '.join(missing)}")
+    for name in names:
+        if not name.endswith(".npy") or name[:-4] not in _ARRAY_DTYPES or names.count(name) > 1:
+            raise ValueError(f"{where} is not a level file: it holds {name!r}"
+                             f"{' twice' if names.count(name) > 1 else ''}; a level file holds "
+                             f"one each of {', '.join(n + '.npy' for n in _ARRAY_DTYPES)}")
+    members = {}
+    for info in infos:
+        name = info.filename[:-4]
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{where}: {name} is encrypted; level files are not")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(f"{where}: {name} uses zip compression method "
+                             f"{info.compress_type}; allowed: stored (0) or deflated (8)")
+        with zf.open(info) as f:
+            try:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(
+                        f, max_header_size=_NPY_HEADER_MAX)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(
+                        f, max_header_size=_NPY_HEADER_MAX)
+                else:
+                    raise ValueError(f".npy format version {version}; allowed: 1.0 or 2.0")
+            except (ValueError, TypeError, SyntaxError, RecursionError,
+                    tokenize.TokenError) as exc:
+                # numpy parses the .npy header as a Python literal (never evaluates it);
+                # these are the ways that parse fails.
+                raise ValueError(f"{where}: {name} is not a readable array: "
+                                 f"{str(exc).splitlines()[0]}") from None
+            start = f.tell()
+        want = _ARRAY_DTYPES[name]
+        if dtype != want or fortran:
+            raise ValueError(f"{where}: {name} must be a C-ordered {want} array, got "
+                             f"{'Fortran-ordered ' if fortran else ''}{dtype}")
+        count = int(np.prod(shape, dtype=object))
+        # Grids are held to the cap itself; the header and river arrays, which a tiny map
+        # can have more of than cells, to the default cap at least.
+        cap = max_cells if name in _GRIDS or max_cells is None else max(max_cells,
+                                                                         DEFAULT_MAX_CELLS)
+        if cap is not None and count > cap:
+            raise ValueError(f"{where}: {name} has shape {shape}, {count:,} values, over the "
+                             f"cap of {cap:,}; pass max_cells=None (or a larger cap) to "
+                             f"load it")
+        if info.file_size != start + count * want.itemsize:
+            raise ValueError(f"{where}: {name} is damaged: its header says shape {shape} "
+                             f"({count * want.itemsize:,} bytes) but the entry holds "
+                             f"{info.file_size - start:,}")
+        members[name] = (info, tuple(shape))
+    return members
+
+
+def _read_member(zf: zipfile.ZipFile, member, where: str) -> np.ndarray:
+    info, _ = member
+    with zf.open(info) as f:
+        try:
+            return np.lib.format.read_array(f, allow_pickle=False,
+                                            max_header_size=_NPY_HEADER_MAX)
+        except ValueError as exc:        # data cut short of what the header promised
+            raise ValueError(f"{where} is not a readable level file: damaged "
+                             f"({info.filename}: {exc})") from None
+
+
+def _check_header(raw: np.ndarray, where: str, max_cells: int | None) -> dict:
+    """The JSON header, every field checked; seed, cell_size, shape and config converted."""
+    def refuse(field_name, rule, value):
+        return ValueError(f"{where}: header field {field_name!r} must be {rule}, got "
+                          f"{_short(value)}")
+
+    if raw.ndim != 1:
+        raise ValueError(f"{where}: header must be a 1-D uint8 array, got shape {raw.shape}")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{where} has a damaged header: not JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != _FORMAT_NAME:
+        raise ValueError(f"{where} is not a {_FORMAT_NAME} file: its header has no "
+                         f"'format': {_FORMAT_NAME!r}")
+    version = header.get("version")
+    if (isinstance(version, bool) or not isinstance(version, int)
+            or not 1 <= version <= FORMAT_VERSION):
+        raise ValueError(f"{where} has format version {_short(version)}; this procgen reads "
+                         f"versions 1..{FORMAT_VERSION} (upgrade procgen to read a newer one)")
+    missing = [k for k in _HEADER_FIELDS if k not in header]
+    unknown = sorted(set(header) - set(_HEADER_FIELDS))
+    if missing or unknown:
+        what = "; ".join(part for part in (
+            missing and f"missing {', '.join(map(repr, missing))}",
+            unknown and f"unknown {', '.join(map(repr, unknown))}") if part)
+        raise ValueError(f"{where}: header fields: {what}; a level header has exactly "
+                         f"{', '.join(map(repr, _HEADER_FIELDS))}")
+    out = dict(header)
+    try:
+        out["seed"] = check_seed("seed", header["seed"])
+    except (TypeError, ValueError):
+        raise refuse("seed", "an integer in -2**63..2**64-1", header["seed"]) from None
+    cell_size = header["cell_size"]
+    if (isinstance(cell_size, bool) or not isinstance(cell_size, numbers.Real)
+            or not 0.0 < cell_size <= 1e6):
+        raise refuse("cell_size", "a number of metres in (0, 1e6]", cell_size)
+    out["cell_size"] = float(cell_size)
+    shape = header["shape"]
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+        raise refuse("shape", "[rows, cols], two integers >= 1", shape)
+    try:
+        out["shape"] = check_shape("header field 'shape'", shape, max_cells=max_cells)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    rivers = header["rivers"]
+    if not isinstance(rivers, list):
+        raise refuse("rivers", "a list of river records", rivers)
+    for k, meta in enumerate(rivers):
+        at = f"rivers[{k}]"
+        if not isinstance(meta, dict) or "generator" not in meta or set(meta) - _RIVER_FIELDS:
+            raise refuse(at, "a record with 'generator' and optionally 'discharge' and "
+                             "'order', nothing else", meta)
+        gen = meta["generator"]
+        if not isinstance(gen, str) or not 0 < len(gen) <= 256:
+            raise refuse(f"{at}.generator", "a name of 1 to 256 characters", gen)
+        q = meta.get("discharge", 0.0)
+        if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 <= q < float("inf"):
+            raise refuse(f"{at}.discharge", "a finite number >= 0", q)
+        order = meta.get("order", 1)
+        if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 1000:
+            raise refuse(f"{at}.order", "an integer in 0..1000", order)
+    try:
+        out["config"] = LevelConfig.from_dict(_upgrade_config(header["config"]))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: header field 'config' is not a valid LevelConfig: "
+                         f"{exc}") from None
+    return out
+
+
+def _check_shapes(members: dict, header: dict, where: str) -> None:
+    """Each array's shape, from its .npy header, against the JSON header."""
+    n = len(header["rivers"])
+    vertices = members["river_path"][1][0] if len(members["river_path"][1]) == 2 else -1
+    want = {"height": header["shape"], "water": header["shape"], "lakes": header["shape"],
+            "biomes": header["shape"], "river_offsets": (n + 1,), "river_path": (vertices, 2),
+            "river_width": (vertices,)}
+    for name in (n for n in want if n in members):
+        shape = members[name][1]
+        if shape != tuple(want[name]):
+            expect = "(N, 2)" if name == "river_path" and vertices < 0 else tuple(want[name])
+            raise ValueError(f"{where}: {name} must have shape {expect} to match the header, "
+                             f"got {shape}")
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 # -- config <-> plain dicts -------------------------------------------------------------------

@@ -30,11 +30,25 @@ import numpy as np
 
 from ._classic import pnoise2, pnoise3, snoise2
 from ._kernels import gradient as _gk
-from ._validate import DEFAULT_MAX_CELLS, check_enum, check_float, check_int, check_shape
+from ._validate import (DEFAULT_MAX_CELLS, check_enum, check_float, check_int, check_seed,
+                        check_shape)
 
-__all__ = ["Fractal", "NoiseConfig", "fbm", "fbm_points", "pnoise2", "pnoise3", "snoise2"]
+__all__ = ["Fractal", "NoiseConfig", "fbm", "fbm_points", "pnoise2", "pnoise3", "snoise2",
+           "MAX_LATTICE_PER_CELL"]
 
 _MASK64 = (1 << 64) - 1
+
+#: Most lattice cells the finest octave may have per grid cell (a lattice cell of at least
+#: 1/16 of a grid cell). Finer octaves could only alias, and the grid kernel's work and
+#: tables grow with the lattice cells along a row: ``scale=1e-4`` once ran for minutes and
+#: filled 12 GB. So ``scale / lacunarity**(octaves - 1)`` must be at least 1/16.
+MAX_LATTICE_PER_CELL = 16
+
+# Column-table entries (octaves x lattice cells along a row) one grid-kernel call may build:
+# each costs 16 bytes, plus 16 bytes in every worker thread. Wider requests (long strips)
+# are drawn in column strips, which gives bit-identical values: every value is a function
+# of its global coordinate alone.
+_TABLE_ENTRIES = 1 << 21
 
 
 class Fractal(enum.Enum):
@@ -106,9 +120,22 @@ def _splitmix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def _check_seed(seed) -> int:
-    seed = check_int("seed", seed, lo=-(1 << 63), hi=_MASK64)
-    return seed & _MASK64
+def _check_lattice(cfg: "NoiseConfig", name: str) -> None:
+    """Refuse settings whose finest octave is more than MAX_LATTICE_PER_CELL times finer
+    than the grid, naming ``name`` (the parameter that set ``cfg.scale``)."""
+    scale = cfg.scale
+    growth = cfg.lacunarity ** (cfg.octaves - 1)
+    finest = growth / scale                     # lattice cells per grid cell, last octave
+    if finest > MAX_LATTICE_PER_CELL:
+        most = 0                                # octaves that would fit (30 at most)
+        while most < cfg.octaves and cfg.lacunarity ** most / scale <= MAX_LATTICE_PER_CELL:
+            most += 1
+        fewer = f" (or at most octaves={most})" if 0 < most < cfg.octaves else ""
+        raise ValueError(
+            f"{name}={scale:g} is too fine: with octaves={cfg.octaves} and lacunarity="
+            f"{cfg.lacunarity:g} the finest octave has {finest:.3g} lattice cells per grid "
+            f"cell, over the limit of {MAX_LATTICE_PER_CELL}; {name} must be at least "
+            f"{growth / MAX_LATTICE_PER_CELL:g} here{fewer}")
 
 
 def _octave_tables(seed: int, stream: int, octaves: int, persistence: float,
@@ -168,15 +195,23 @@ def _check_origin(origin):
     return check_int("origin[0]", r, lo=-lim, hi=lim), check_int("origin[1]", c, lo=-lim, hi=lim)
 
 
-def _field_grid(shape, origin, cfg: NoiseConfig, seed: int, stream: int, period, scale=None):
-    scale = cfg.scale if scale is None else scale
+def _field_grid(shape, origin, cfg: NoiseConfig, seed: int, stream: int, period):
     keys, off_r, off_c, amps = _octave_tables(seed, stream, cfg.octaves, cfg.persistence,
                                               cfg.lacunarity, cfg.kind)
-    fr, fc, periods = _frequencies(scale, cfg.octaves, cfg.lacunarity, period)
+    fr, fc, periods = _frequencies(cfg.scale, cfg.octaves, cfg.lacunarity, period)
+    nrows, ncols = shape
     out = np.empty(shape, np.float32)
-    _gk.fractal_grid(float(origin[0]), float(origin[1]), shape[0], shape[1], keys,
-                     fr, fc, off_r, off_c, amps, periods[0], periods[1],
-                     _KIND_CODE[cfg.kind], _gk.GRAD_ROW, _gk.GRAD_COL, out)
+    # Per column, every octave holds a fade weight and up to ceil(freq) + 1 lattice cells.
+    per_col = cfg.octaves * (2.0 + np.ceil(fc.max()))
+    width = max(1, min(ncols, int(_TABLE_ENTRIES // per_col)))
+    for c0 in range(0, ncols, width):
+        c1 = min(ncols, c0 + width)
+        strip = out if width == ncols else np.empty((nrows, c1 - c0), np.float32)
+        _gk.fractal_grid(float(origin[0]), float(origin[1] + c0), nrows, c1 - c0, keys,
+                         fr, fc, off_r, off_c, amps, periods[0], periods[1],
+                         _KIND_CODE[cfg.kind], _gk.GRAD_ROW, _gk.GRAD_COL, strip)
+        if strip is not out:
+            out[:, c0:c1] = strip
     return out
 
 
@@ -227,7 +262,7 @@ def fbm(shape, *, scale=None, octaves=6, persistence=0.5, lacunarity=2.0, seed=0
     lacunarity : float, optional
         Frequency ratio between successive octaves, in [1, 8].
     seed : int, optional
-        Any 64-bit integer (negative values wrap modulo 2**64).
+        Any 64-bit integer, -2**63..2**64-1 (negative values wrap modulo 2**64).
     origin : (int, int), optional
         Global cell coordinate of ``out[0, 0]``.
     kind : {'fbm', 'ridged', 'billow'} or Fractal, optional
@@ -251,6 +286,14 @@ def fbm(shape, *, scale=None, octaves=6, persistence=0.5, lacunarity=2.0, seed=0
     numpy.ndarray
         float32 array of ``shape``, values in [-1, 1].
 
+    Raises
+    ------
+    ValueError
+        If the finest octave's lattice cell, ``scale / lacunarity**(octaves - 1)`` (and the
+        same with ``warp_scale``), is under 1/16 of a grid cell
+        (:data:`MAX_LATTICE_PER_CELL`): such octaves could only alias, and their cost grows
+        with the lattice, not the grid.
+
     Examples
     --------
     >>> from procgen.noise import fbm
@@ -262,13 +305,15 @@ def fbm(shape, *, scale=None, octaves=6, persistence=0.5, lacunarity=2.0, seed=0
     """
     shape = check_shape("shape", shape, max_cells=max_cells)
     cfg = _resolve_config(config, scale, octaves, persistence, lacunarity, kind, warp, warp_scale)
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
     origin = _check_origin(origin)
     period = _check_period(period, shape)
+    _check_lattice(cfg, "scale")
     if cfg.warp == 0.0:
         return _field_grid(shape, origin, cfg, seed, 0, period)
     warp_cfg = NoiseConfig(scale=cfg.warp_scale or cfg.scale, octaves=cfg.octaves,
                            persistence=cfg.persistence, lacunarity=cfg.lacunarity)
+    _check_lattice(warp_cfg, "scale" if cfg.warp_scale is None else "warp_scale")
     rows = np.arange(origin[0], origin[0] + shape[0], dtype=np.float64)[:, None]
     cols = np.arange(origin[1], origin[1] + shape[1], dtype=np.float64)[None, :]
     dr = _field_grid(shape, origin, warp_cfg, seed, 1, period)
@@ -299,7 +344,8 @@ def fbm_points(rows, cols, *, scale=None, octaves=6, persistence=0.5, lacunarity
     Returns
     -------
     numpy.ndarray
-        float32 array of the broadcast shape, values in [-1, 1]. NaN coordinates raise.
+        float32 array of the broadcast shape, values in [-1, 1]. NaN coordinates raise, and
+        so does a ``scale`` too fine for :func:`fbm`.
 
     Examples
     --------
@@ -310,7 +356,8 @@ def fbm_points(rows, cols, *, scale=None, octaves=6, persistence=0.5, lacunarity
     True
     """
     cfg = _resolve_config(config, scale, octaves, persistence, lacunarity, kind, 0.0, None)
-    seed = _check_seed(seed)
+    seed = check_seed("seed", seed)
+    _check_lattice(cfg, "scale")
     if period is True:
         raise ValueError("period must be None or a (rows, cols) pair for fbm_points, got True")
     period = _check_period(period, None)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import check_float, check_int
+
 __all__ = ["River"]
 
 
@@ -22,9 +24,10 @@ class River:
     generator : str
         Name of what made it, e.g. ``'flow'``, ``'walker'`` or ``'learned:flow'``.
     discharge : float
-        Discharge at the mouth, in the generator's units (cells drained for flow routing).
+        Discharge at the mouth, in the generator's units (m^3/s for the built-in ones),
+        finite and >= 0.
     order : int
-        Strahler order (1 for a headwater stream).
+        Strahler order (1 for a headwater stream), >= 0.
 
     Examples
     --------
@@ -57,8 +60,8 @@ class River:
             raise ValueError(f"generator must be a non-empty str, got {self.generator!r}")
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "width", width)
-        object.__setattr__(self, "discharge", float(self.discharge))
-        object.__setattr__(self, "order", int(self.order))
+        object.__setattr__(self, "discharge", check_float("discharge", self.discharge, lo=0.0))
+        object.__setattr__(self, "order", check_int("order", self.order, lo=0))
 
     @property
     def length_cells(self) -> float:

@@ -19,7 +19,6 @@ onto the chord between the two.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
 
@@ -29,7 +28,7 @@ from . import paths as _paths
 from . import walkers as _walkers
 from ._kernels import hydrology as _hk
 from ._kernels.raster import polyline_cells
-from ._validate import check_float, check_int
+from ._validate import check_float, check_int, check_plain_name
 from .hydrology import Drainage
 from .river import River
 
@@ -121,11 +120,16 @@ class RiversConfig:
 
     def min_area_cells(self, cell_size: float) -> float:
         """Drainage area, in cells, at which flow rivers begin on a grid of ``cell_size``."""
-        return self.min_area_km2 / (self._unit(cell_size) ** 2 / 1e6)
+        cell_km2 = self._unit(cell_size) ** 2 / 1e6
+        # A subnormal cell size squares to 0: no area is then large enough.
+        return self.min_area_km2 / cell_km2 if cell_km2 > 0 else float("inf")
 
     def min_length_cells(self, cell_size: float) -> int:
         """Fewest cells a river runs through on a grid of ``cell_size`` (at least 2)."""
-        return max(2, int(np.ceil(self.min_length_km * 1000.0 / self._unit(cell_size))))
+        cells = np.ceil(self.min_length_km * 1000.0 / self._unit(cell_size))
+        # Capped so that an absurd length (1e308 km) is "longer than any river", not an
+        # int overflow.
+        return max(2, int(min(cells, 2.0 ** 62)))
 
 
 @runtime_checkable
@@ -377,8 +381,21 @@ BUILTIN_GENERATORS: dict[str, RiverGenerator] = {
 def get_generator(spec) -> RiverGenerator:
     """Resolve a generator name (or pass a generator object through).
 
-    ``'learned:NAME'`` loads a pretrained model from the ``learned`` package, which needs the
-    ``learned`` extra (torch).
+    ``'learned:NAME'`` loads a pretrained model from the ``learned`` package's models folder,
+    which needs torch (without it, a ``ModuleNotFoundError`` says how to install it). NAME
+    is a plain name (a lower-case letter, then lower-case letters, digits or ``_``), never a
+    path: a model kept elsewhere is passed as a generator object, e.g.
+    ``LearnedRivers(name, model=learned.pretrained.load(name, root=folder))``.
+
+    Examples
+    --------
+    >>> from procgen.rivers import get_generator
+    >>> get_generator("walker").name
+    'walker'
+    >>> get_generator("learned:../elsewhere/ok")                   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: rivers='learned:../elsewhere/ok': the model name must be a plain name: ...
     """
     if isinstance(spec, RiverGenerator) and not isinstance(spec, str):
         return spec
@@ -388,14 +405,19 @@ def get_generator(spec) -> RiverGenerator:
     if spec in BUILTIN_GENERATORS:
         return BUILTIN_GENERATORS[spec]
     if spec.startswith("learned:"):
+        # Checked before anything is imported or opened: the name picks a file in the
+        # models folder, so it must not be able to name one anywhere else.
         try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise ImportError(f"rivers={spec!r} needs torch: pip install "
-                              f"'procgen-levels[learned]'") from None
+            check_plain_name("the model name", spec[len("learned:"):])
+        except ValueError as exc:
+            raise ValueError(f"rivers={spec!r}: {exc}; a model kept elsewhere is passed as a "
+                             f"generator object (see learned.placement.LearnedRivers)") from None
         try:
             from learned.placement import LearnedRivers
         except ImportError as exc:
+            if exc.name == "torch":
+                # The learned layer's own error says how to install torch: pass it on.
+                raise ModuleNotFoundError(f"rivers={spec!r}: {exc}", name="torch") from None
             raise ValueError(f"rivers={spec!r}: learned generators are not available "
                              f"({exc})") from None
         return LearnedRivers(spec.split(":", 1)[1])

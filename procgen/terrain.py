@@ -66,8 +66,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .noise import Fractal, NoiseConfig, fbm
-from ._validate import DEFAULT_MAX_CELLS, check_enum, check_float, check_shape
+from .noise import MAX_LATTICE_PER_CELL, Fractal, NoiseConfig, fbm
+from ._validate import DEFAULT_MAX_CELLS, check_enum, check_float, check_seed, check_shape
 
 __all__ = ["Falloff", "TerrainConfig", "PRESETS", "preset", "heightmap"]
 
@@ -279,14 +279,36 @@ def preset(name: str) -> TerrainConfig:
 _FINEST_OCTAVE_CELLS = 2.0
 
 
-def _in_cells(cfg: NoiseConfig, metres_per_cell: float) -> NoiseConfig:
+def _in_cells(cfg: NoiseConfig, metres_per_cell: float, name: str) -> NoiseConfig:
+    """``cfg`` (config field ``name``, lengths in metres) with lengths in cells and only the
+    octaves the grid resolves; refuses lengths :func:`fbm` would not draw."""
+    lengths = {"scale": cfg.scale}
+    if cfg.warp_scale is not None and cfg.warp > 0:
+        lengths["warp_scale"] = cfg.warp_scale
+    for param, length in lengths.items():
+        if not np.isfinite(length / metres_per_cell):
+            raise ValueError(f"config.{name}.{param} must be a finite number of cells, got "
+                             f"{length:g} m at {metres_per_cell:g} m per cell")
     scale = cfg.scale / metres_per_cell
-    resolvable = 1
+    octaves = 1
     if scale > _FINEST_OCTAVE_CELLS and cfg.lacunarity > 1.0:
         resolvable = int(np.floor(np.log(scale / _FINEST_OCTAVE_CELLS) / np.log(cfg.lacunarity))) + 1
-    return replace(cfg, scale=scale, octaves=max(1, min(cfg.octaves, resolvable)),
-                   warp=cfg.warp / metres_per_cell,
+        octaves = max(1, min(cfg.octaves, resolvable))
+    # Only a first octave under 1/16 cell (or a fine warp lattice) can fail here: the
+    # octaves kept above are at least 2 cells.
+    least = cfg.lacunarity ** (octaves - 1) / MAX_LATTICE_PER_CELL * metres_per_cell
+    for param, length in lengths.items():
+        if length < least:
+            raise ValueError(
+                f"config.{name}.{param} must be at least {least:g} m at {metres_per_cell:g} m "
+                f"per cell (a lattice of at most {MAX_LATTICE_PER_CELL} cells per grid cell), "
+                f"got {length:g} m")
+    return replace(cfg, scale=scale, octaves=octaves, warp=cfg.warp / metres_per_cell,
                    warp_scale=None if cfg.warp_scale is None else cfg.warp_scale / metres_per_cell)
+
+
+def _has_mountains(cfg: TerrainConfig) -> bool:
+    return cfg.mountain_height > 0 and cfg.mountain_cover > 0
 
 
 def _field_seed(seed: int, index: int) -> int:
@@ -334,7 +356,8 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
         grids finer than the reference; see the module notes); with None, it sets how
         densely a fixed world is sampled.
     seed : int
-        Seed of the terrain stage (any 64-bit integer).
+        Seed of the terrain stage: any 64-bit integer, -2**63..2**64-1 (negative seeds wrap
+        modulo 2**64).
     origin : (int, int), optional
         Global cell of ``out[0, 0]``; chunks of one world use the same ``world_shape``.
     world_shape : (int, int), optional
@@ -346,6 +369,14 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     -------
     numpy.ndarray
         float32 heights of ``shape`` in metres, sea level at 0.
+
+    Raises
+    ------
+    ValueError
+        If a noise field's ``scale`` (or ``warp_scale``) in cells is so small that its
+        lattice would have more than 16 cells per grid cell
+        (:data:`procgen.noise.MAX_LATTICE_PER_CELL`); octaves finer than 2 grid cells are
+        skipped, so only a first octave that small is refused.
 
     Examples
     --------
@@ -361,6 +392,7 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     if not isinstance(config, TerrainConfig):
         raise TypeError(f"config must be a TerrainConfig, got {type(config).__name__}")
     cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+    seed = check_seed("seed", seed)
     world_shape = shape if world_shape is None else check_shape("world_shape", world_shape,
                                                                 max_cells=None)
     cfg = config
@@ -368,12 +400,14 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     # them in cells, so the landscape is the same in cells at every cell_size; only the
     # heights scale, by one factor.
     unit = cell_size if cfg.reference_cell_size is None else cfg.reference_cell_size
+    drawn = ("base", "mountain_mask", "mountains") if _has_mountains(cfg) else ("base",)
+    fields = {name: _in_cells(getattr(cfg, name), unit, name) for name in drawn}
     lift = cfg.height_scale(cell_size)
     land_height = np.float32(cfg.land_height * lift)
     mountain_height = np.float32(cfg.mountain_height * lift)
     sea_depth = np.float32(cfg.sea_depth * lift)
 
-    base = fbm(shape, config=_in_cells(cfg.base, unit), seed=_field_seed(seed, 0),
+    base = fbm(shape, config=fields["base"], seed=_field_seed(seed, 0),
                origin=origin, max_cells=None)
     if cfg.falloff is Falloff.EDGES and cfg.falloff_strength > 0:
         # Raise the middle and sink the rim by the same profile, so a landmass forms whatever
@@ -389,14 +423,14 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     # on which rivers ran in straight parallel lines.
     relief = np.tanh(np.maximum(e, np.float32(0.0)) * np.float32(1.0 / _RELIEF_SPAN))
     height[:] = land_height * relief ** np.float32(1.5)
-    if cfg.mountain_height > 0 and cfg.mountain_cover > 0:
-        mask = fbm(shape, config=_in_cells(cfg.mountain_mask, unit),
+    if _has_mountains(cfg):
+        mask = fbm(shape, config=fields["mountain_mask"],
                    seed=_field_seed(seed, 1), origin=origin, max_cells=None)
         # Mask values above this threshold are mountain country; fBm is roughly symmetric
         # with spread ~0.25, so cover maps to a threshold through its normal quantile.
         threshold = np.float32(0.25 * NormalDist().inv_cdf(min(max(1.0 - cfg.mountain_cover, 1e-6), 1 - 1e-6)))
         strength = _smoothstep(threshold - 0.05, threshold + 0.15, mask)
-        ridges = fbm(shape, config=_in_cells(cfg.mountains, unit),
+        ridges = fbm(shape, config=fields["mountains"],
                      seed=_field_seed(seed, 2), origin=origin, max_cells=None)
         crest = np.clip((ridges + np.float32(1.0)) * np.float32(0.5), 0.0, 1.0)
         coast = _smoothstep(0.0, 0.08, e)  # ranges do not rise straight out of the sea

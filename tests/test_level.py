@@ -51,7 +51,8 @@ def test_preset_and_config_are_exclusive():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(seed=-1, shape=8), "seed must be in 0..18446744073709551615, got -1"),
+    (dict(seed=2**64, shape=8), r"seed must be in -2\*\*63..2\*\*64-1 .*got 18446744073709551616"),
+    (dict(seed=-2**63 - 1, shape=8), r"seed must be in -2\*\*63..2\*\*64-1"),
     (dict(seed=1.5, shape=8), "seed must be an integer"),
     (dict(seed=0, shape=0), r"shape\[0\] must be in 1..inf, got 0"),
     (dict(seed=0, shape=(10**6, 10**6)), "over the cap"),

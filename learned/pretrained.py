@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from procgen._validate import PLAIN_NAME, check_plain_name
+
 from ._torch import torch
 
 from ._assets import asset_dir
@@ -30,9 +32,7 @@ class PretrainedError(ValueError):
 
 def _paths(name: str, root) -> tuple[Path, Path]:
     # A name is looked up in one folder, never used as a path: other places only via root=.
-    if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
-        raise ValueError(f"name must be a plain identifier such as 'flow' (letters, digits, "
-                         f"underscores), got {name!r}; load from another folder with root=")
+    check_plain_name("name", name)
     root = ROOT if root is None else Path(root)
     return root / f"{name}.pt", root / f"{name}.json"
 
@@ -43,6 +43,8 @@ def available(root=None) -> list[str]:
     out = []
     for card_path in sorted(root.glob("*.json")):
         name = card_path.stem
+        if not PLAIN_NAME.fullmatch(name):
+            continue
         try:
             c = card(name, root=root)
         except (FileNotFoundError, PretrainedError):

@@ -72,8 +72,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demos.treasure_hunt",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=96, help="cells per side")
-    parser.add_argument("--cell-size", type=float, default=2000.0, help="metres per cell")
+    parser.add_argument("--size", type=int, default=192, help="cells per side")
+    parser.add_argument("--cell-size", type=float, default=1000.0, help="metres per cell")
     parser.add_argument("--preset", default="continent")
     parser.add_argument("--players", type=int, default=4)
     parser.add_argument("--max-slope", type=float, default=25.0, help="degrees")

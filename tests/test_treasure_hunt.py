@@ -13,15 +13,15 @@ from demos.treasure_hunt import main, shortest_walks, trace
 
 def test_demo_prints_what_a_game_needs(tmp_path, capsys):
     png = tmp_path / "hunt.png"
-    assert main(["--seed", "0", "--size", "96", "--players", "3", "--png", str(png)]) == 0
+    assert main(["--seed", "0", "--players", "3", "--png", str(png)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Level seed 0: 96x96 cells of 2000 m (continent)")
+    assert out.startswith("Level seed 0: 192x192 cells of 1000 m (continent)")
     assert re.search(r"Treasure at \(\d+, \d+\): -?\d+ m up, .+ in watershed \d+", out)
     walks = re.findall(r"Player \d at \(\d+, \d+\) \(.+\): walk ([\d.]+) km", out)
     assert len(walks) == 3 and all(float(w) > 0 for w in walks)
     assert len(re.findall(r"\d+ ford cells? on the way", out)) == 3
     with Image.open(png) as im:
-        assert im.size == (384, 384)
+        assert im.size == (768, 768)   # 4 pixels per cell
 
 
 def test_shortest_walks_by_hand():

@@ -14,6 +14,18 @@ Bad input exits with status 2 and one line on stderr naming the option, the valu
 is allowed; nothing is written then, and an export writes all its files or none. The first
 run compiles the kernels (numba) and says so on stderr; later runs load them from the cache.
 
+Exit status, and never a traceback:
+
+* 0: done.
+* 2: the request was refused, with one line ``procgen: error: ...``: before any work, a bad
+  option or a map that needs more memory than the machine has available (``--size 200000
+  needs about 4,800 GB of memory, 21 GB is available; ...``); after it, an output that
+  could not be written (``--output: cannot write 'm.png': No space left on device``).
+* 1: a request that passed every check failed while running, with one line: the machine ran
+  out of memory after all (other programs took it meanwhile, or the estimate was short), or
+  a bug (``procgen: internal error: ...``; set ``PROCGEN_DEBUG=1`` to see the traceback).
+* 130: interrupted (Ctrl-C).
+
 The command imports only what it runs: ``procgen --help`` loads neither numpy nor numba.
 """
 
@@ -72,11 +84,18 @@ _HEIGHTMAP_FORMATS = ("heightmap16", "raw16")
 _SHAPE_GENERATORS = ("walker", "persistent", "sine", "downhill")
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped as ``repr`` writes
+    them (``\\n``, ``\\x00``, ``\\u2028``), so that an error stays one line whatever was typed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """argparse, but errors are one line (``procgen: error: ...``) instead of usage + error."""
 
     def error(self, message):
-        self.exit(2, f"procgen: error: {message}\n")
+        # argparse quotes most values, but not "unrecognized arguments: ..."
+        self.exit(2, f"procgen: error: {_one_line(message)}\n")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -94,6 +113,15 @@ class _HelpFormatter(argparse.HelpFormatter):
             shown = _size_text(default) if action.dest == "size" else default
             text += f" (default: {shown})".replace("%", "%%")
         return text
+
+
+def _path(text: str) -> str:
+    """argparse type of the file options: any path but an empty one or one with a NUL
+    character (which no file system accepts; Python would say only "embedded null byte")."""
+    if not text or "\0" in text:
+        raise argparse.ArgumentTypeError(f"must be a file path (not empty, no NUL "
+                                         f"characters), got {text!r}")
+    return text
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -182,15 +210,16 @@ def _build_parser() -> argparse.ArgumentParser:
                     "scale, and the Level file for game code.",
         formatter_class=_HelpFormatter)
     _add_generation_options(m, defaults=True)
-    m.add_argument("-o", "--output", default="map.png", metavar="PATH",
+    m.add_argument("-o", "--output", default="map.png", type=_path, metavar="PATH",
                    help="PNG file to write the rendered map to")
     m.add_argument("--no-shade", action="store_true", help="draw without hillshade")
-    m.add_argument("--heightmap", metavar="PATH",
+    m.add_argument("--heightmap", type=_path, metavar="PATH",
                    help="also write a 16-bit greyscale PNG heightmap (lowest cell 0, highest "
                         "65535) and its sidecar STEM.json (height range, Z scale, "
                         "orientation)")
     _add_heightmap_options(m, prefix="with --heightmap: ")
-    m.add_argument("--level", metavar="PATH", help="also save the Level file (.npz) for game code")
+    m.add_argument("--level", type=_path, metavar="PATH",
+                   help="also save the Level file (.npz) for game code")
     m.add_argument("--max-cells", type=int, default=_MAX_CELLS, metavar="N",
                    help="refuse maps with more cells than this (memory guard); raise it "
                         "deliberately for huge maps")
@@ -209,12 +238,12 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter)
     e.add_argument("--format", required=True, choices=tuple(_EXPORT_SUFFIXES),
                    help="what to write")
-    e.add_argument("-o", "--output", required=True, metavar="PATH",
+    e.add_argument("-o", "--output", required=True, type=_path, metavar="PATH",
                    help="file to write: .json or .tmj (tiled; the tileset image goes beside "
                         "it as STEM_tiles.png), .geojson or .json (geojson), .png "
                         "(heightmap16), .raw or .r16 (raw16; a STEM.json sidecar goes beside "
                         "heightmaps)")
-    e.add_argument("--level", metavar="FILE",
+    e.add_argument("--level", type=_path, metavar="FILE",
                    help="export this saved level (.npz from 'procgen map --level') instead "
                         "of generating one")
     _add_generation_options(e, defaults=False)
@@ -262,11 +291,31 @@ def _as_option(option: str | None, *params: str, **more: str):
             message = names[first.group(0)] + message[first.end():]
         elif option is not None and not message.startswith("--"):
             message = f"{option}: {message}"
+        if message == str(exc):
+            raise     # nothing to rename: keep the exception itself (an OSError's strerror)
         try:
             renamed = type(exc)(message)
         except TypeError:  # an exception class with its own constructor
             renamed = ValueError(message)
         raise renamed from None
+
+
+@contextlib.contextmanager
+def _writing(option: str, path):
+    """Name the option when writing its file fails after the up-front checks passed (a
+    disk that fills up, a folder that refuses new files: /proc passes the checks as root)."""
+    try:
+        yield
+    except OSError as exc:
+        if str(exc).startswith("--"):    # already named (by _as_option)
+            raise
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise OSError(f"{option}: cannot write {str(path)!r}: {reason}") from None
+    except ValueError as exc:          # the writer's own re-check, about its "path"
+        message = str(exc)
+        if re.match(r"path\b", message):
+            raise ValueError(option + message[len("path"):]) from None
+        raise
 
 
 def _check_png_path(option: str, path: str) -> Path:
@@ -353,6 +402,161 @@ def _plan(args) -> _Plan:
                                                     min_area_km2=args.river_threshold))
     return _Plan(seed=args.seed, shape=args.size, cell_size=cell_size, config=config,
                  generator=generator, max_cells=args.max_cells)
+
+
+# -- memory -------------------------------------------------------------------------------------
+# What a run holds at its peak, from the peak RSS (/usr/bin/time -v) of real runs. `procgen
+# map` (level file and heightmap included) at 1024^2, 2048^2 and 4096^2 cells peaked at
+# 343 MB, 715 MB and 2.18 GB: a slope of 118-120 B per cell (the float32 and int32 grids of
+# the terrain, drainage and carving stages, then the RGB image and its hillshade), the same
+# for every preset and river generator tried; tiled, geojson and geotiff exports stay under
+# that peak. The intercept, about 220 MiB, is Python with numpy, numba and Pillow loaded.
+_BYTES_PER_CELL = 120
+_BASE_BYTES = 220 * 2 ** 20
+# Per sample of a 16-bit heightmap (float64 resampling and scaling, the uint16 grid, the
+# file's bytes): 25 B measured at 2049^2 and 4097^2 samples.
+_BYTES_PER_HEIGHTMAP_SAMPLE = 26
+# Per sample of the splat maps (a float64 weight grid per biome, stacked and rounded):
+# 317 B at 2048^2, 394 B when resampled to 2049^2.
+_BYTES_PER_SPLAT_SAMPLE = 400
+
+
+def _meminfo_available() -> int | None:
+    """Linux's MemAvailable: what can be allocated without swapping, page cache included."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_room(folder: Path, limit_file: str, usage_file: str, inactive: str) -> int | None:
+    """Bytes left under one cgroup's memory limit; None without a limit or a readable one."""
+    try:
+        limit = (folder / limit_file).read_text().strip()
+        if not limit.isdigit() or int(limit) >= 2 ** 60:  # "max", or v1's "no limit"
+            return None
+        used = int((folder / usage_file).read_text())
+        for line in (folder / "memory.stat").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == inactive:   # page cache the kernel reclaims before it kills
+                used -= int(value)
+    except (OSError, ValueError):
+        return None
+    return max(int(limit) - used, 0)
+
+
+def _cgroup_available(cgroup_file="/proc/self/cgroup", root="/sys/fs/cgroup") -> int | None:
+    """What this process's cgroup memory limit still allows (v2 or v1), or None without one.
+
+    In a container MemAvailable describes the host, while the kernel kills the container
+    at its own limit.
+    """
+    try:
+        lines = Path(cgroup_file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    root = Path(root)
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if line.startswith("0::"):
+            where, files = root, ("memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):
+            where = root / "memory"
+            files = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+        else:
+            continue
+        # The process's own group; inside a container's namespace that is the root itself.
+        for folder in dict.fromkeys((where / path.lstrip("/"), where)):
+            room = _cgroup_room(folder, *files)
+            if room is not None:
+                return room
+    return None
+
+
+def _available_memory() -> int | None:
+    """Bytes this command may still allocate: MemAvailable, or less under a cgroup limit;
+    free physical pages where there is no /proc/meminfo; None where the system does not
+    say (then nothing is refused up front, and running out is still reported in one line)."""
+    available = _meminfo_available()
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - macOS, Windows
+            return None
+    limited = _cgroup_available()
+    return available if limited is None else min(available, limited)
+
+
+def _gb(n: float) -> str:
+    """Bytes as decimal GB, as the refusal prints them: ``4,800`` or ``2.2``."""
+    g = n / 1e9
+    return f"{g:,.0f}" if g >= 10 else f"{g:.1f}"
+
+
+def _memory_needed(cells: int, heightmap_samples: int, splat: bool) -> int:
+    """Peak bytes of generating ``cells`` cells (0: a loaded level) and writing a
+    heightmap of ``heightmap_samples`` samples (0: none), with splat maps or not."""
+    per_sample = _BYTES_PER_HEIGHTMAP_SAMPLE + (_BYTES_PER_SPLAT_SAMPLE if splat else 0)
+    return _BASE_BYTES + cells * _BYTES_PER_CELL + heightmap_samples * per_sample
+
+
+def _check_memory(args, shape, *, generate: bool, heightmap: bool, splat: bool) -> None:
+    """Refuse, before any work, a run that needs more memory than is available.
+
+    ``shape``: the map's ``(rows, cols)``; ``generate``: whether the level is generated
+    (False: loaded with ``--level``); ``heightmap``: whether a heightmap is written (at
+    ``--heightmap-size`` if given, else one sample per cell). Records the estimate on
+    ``args`` so that running out later can say it too.
+    """
+    rows, cols = shape
+    size = args.heightmap_size
+    samples = 0 if not heightmap else size * size if size else rows * cols
+    need = _memory_needed(rows * cols if generate else 0, samples, splat)
+    available = _available_memory()
+    args.memory_estimate = (need, available)
+    if available is None or need <= available:
+        return
+    if generate:
+        what = f"--size {_size_text(shape)}"
+    else:
+        what = f"--level {args.level!r} ({_size_text(shape)})"
+    extras = ([f"--heightmap-size {size}"] if heightmap and size else []) \
+        + ([f"--splat {args.splat}"] if splat else [])
+    if extras:
+        what += " with " + " and ".join(extras)
+    # The largest square map that fits, for the hint: cells cost the generation, and the
+    # heightmap too when it has one sample per cell.
+    per_cell = _BYTES_PER_CELL if generate else 0
+    if heightmap and not size:
+        per_cell += _BYTES_PER_HEIGHTMAP_SAMPLE + (_BYTES_PER_SPLAT_SAMPLE if splat else 0)
+    fixed = _memory_needed(0, samples if size else 0, splat)
+    side = int(((available - fixed) / per_cell) ** 0.5) if per_cell and available > fixed else 0
+    if side >= 1:
+        hint = f"at most about --size {side} fits"
+    elif size:
+        hint = "use a smaller --heightmap-size" + (" or drop --splat" if splat else "")
+    else:
+        hint = "free some memory first"
+    raise ValueError(f"{what} needs about {_gb(need)} GB of memory, {_gb(available)} GB is "
+                     f"available; {hint}")
+
+
+def _out_of_memory_text(args, exc: MemoryError) -> str:
+    """One line for a MemoryError in a run that passed the up-front check."""
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    text = "ran out of memory" + (f" ({detail})" if detail else "")
+    need, available = getattr(args, "memory_estimate", (None, None))
+    if need is not None:
+        text += f"; the run needs about {_gb(need)} GB"
+        if available is not None:
+            text += f" and {_gb(available)} GB was available when it started"
+    smaller = "--heightmap-size" if getattr(args, "level", None) and args.command == "export" \
+        else "--size"
+    return text + f"; free some memory or ask for a smaller {smaller}"
 
 
 # -- heightmaps ---------------------------------------------------------------------------------
@@ -497,20 +701,24 @@ def _run_map(args) -> None:
     plan = _plan(args)
     if hmap is not None:
         _check_heightmap_options(args, plan.shape)
+    _check_memory(args, plan.shape, generate=True, heightmap=hmap is not None, splat=False)
 
     start = time.perf_counter()
     with _ColdStart(plan.generator.name, quiet=args.quiet):
         level = plan.generate()
-    level.save_png(out, shade=not args.no_shade)
+    with _writing("--output", out):
+        level.save_png(out, shade=not args.no_shade)
     written = [str(out)]
     if hmap is not None:
-        result = _save_heightmap(level, hmap, args, fmt="heightmap16")
+        with _writing("--heightmap", hmap):
+            result = _save_heightmap(level, hmap, args, fmt="heightmap16")
         written += [_heightmap_text(result), *map(str, result.paths[1:])]
     if level_path is not None:
-        level.save(level_path)
+        with _writing("--level", level_path):
+            level.save(level_path)
         written.append(str(level_path))
     if not args.quiet:
-        print(f"wrote {', '.join(written)} in {time.perf_counter() - start:.2f} s")
+        _say(f"wrote {', '.join(written)} in {time.perf_counter() - start:.2f} s")
 
 
 def _run_export(args) -> None:
@@ -556,6 +764,9 @@ def _run_export(args) -> None:
         plan = _plan(args)
     if heightmap:
         _check_heightmap_options(args, None if plan is None else plan.shape)
+    splat = heightmap and args.splat not in (None, "none")
+    if plan is not None:
+        _check_memory(args, plan.shape, generate=True, heightmap=heightmap, splat=splat)
 
     start = time.perf_counter()
     if plan is None:
@@ -569,6 +780,7 @@ def _run_export(args) -> None:
                                  f"{args.engine} heightmap size (legal sizes: "
                                  f"{_legal_text(args.engine)}); pass --heightmap-size N to "
                                  f"resample")
+        _check_memory(args, level.shape, generate=False, heightmap=heightmap, splat=splat)
     if fmt in _GEO_FORMATS and args.geo_origin is not None:
         from .export import GeoFrame
         with _as_option("--geo-origin", "origin", "geo_origin"):
@@ -579,9 +791,20 @@ def _run_export(args) -> None:
     if plan is not None:
         with _ColdStart(plan.generator.name, quiet=args.quiet):
             level = plan.generate()
+    with _writing("--output", out):
+        written = _write_export(level, out, args)
+    if not args.quiet:
+        _say(f"wrote {', '.join(map(str, written))} in {time.perf_counter() - start:.2f} s")
+
+
+def _write_export(level, out: Path, args) -> list:
+    """Write ``level`` as ``--format`` says; the files written (or heightmap texts)."""
     from . import export
+
+    fmt = args.format
     if fmt == "tiled":
-        with _as_option("--tile-size", "tile_size"):
+        # Only errors about tile_size are --tile-size's; a failed write is --output's.
+        with _as_option(None, tile_size="--tile-size"):
             written = export.save_tiled(level, out, tile_size=args.tile_size or 16,
                                         layer_format=args.layer_format or "zlib")
     elif fmt in _GEO_FORMATS:
@@ -590,8 +813,7 @@ def _run_export(args) -> None:
     else:
         result = _save_heightmap(level, out, args, fmt=fmt, splat=args.splat or "none")
         written = [_heightmap_text(result), *result.paths[1:]]
-    if not args.quiet:
-        print(f"wrote {', '.join(map(str, written))} in {time.perf_counter() - start:.2f} s")
+    return written
 
 
 def _run_view(argv) -> int:
@@ -611,8 +833,39 @@ def _run_view(argv) -> int:
     return command(argv, prog="procgen view")
 
 
+def _say(text: str) -> None:
+    """Print a success line on stdout, whatever the reader does with it.
+
+    A path that is not valid UTF-8 (surrogate escapes, from the file system or a strict
+    locale) is printed escaped; a reader that went away (``procgen map ... | head -c0``)
+    costs nothing: the files are written, so that is not an error.
+    """
+    try:
+        try:
+            print(text, flush=True)
+        except UnicodeEncodeError:
+            encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+            print(text.encode(encoding, "backslashreplace").decode(encoding), flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null, so that the interpreter's last flush does not report
+        # the broken pipe on stderr (the recipe in Python's signal module documentation).
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, sys.stdout.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a real file descriptor
+            pass
+
+
+def _error(message: str) -> None:
+    print(f"procgen: error: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``procgen`` console script; returns the exit status."""
+    """Entry point of the ``procgen`` console script; returns the exit status (0 done, 2
+    refused, 1 failed while running, 130 interrupted; see the module)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["view"]:
         return _run_view(argv[1:])
@@ -623,10 +876,24 @@ def main(argv=None) -> int:
             _run_map(args)
         elif args.command == "export":
             _run_export(args)
+    except MemoryError as exc:
+        _error(_out_of_memory_text(args, exc))
+        return 1
     except (ValueError, TypeError, OSError, ImportError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"procgen: error: {message}", file=sys.stderr)
+        _error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 2
+    except KeyboardInterrupt:
+        print("procgen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line for the user, the traceback on request
+        if os.environ.get("PROCGEN_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"procgen: internal error: {type(exc).__name__}{': ' if detail else ''}"
+              f"{_one_line(detail)} "
+              f"(a bug: please report it with the command line; PROCGEN_DEBUG=1 shows the "
+              f"traceback)", file=sys.stderr)
+        return 1
     return 0
 
 

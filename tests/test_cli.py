@@ -1,5 +1,6 @@
 """The procgen command: maps, heightmaps, level files, one-line errors, and the first run."""
 
+import io
 import json
 import os
 import re
@@ -560,3 +561,274 @@ def test_geo_and_layer_options_are_checked(tmp_path, capsys, monkeypatch, args, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not list(tmp_path.iterdir())
+
+
+# -- memory, and never a traceback --------------------------------------------------------------
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and err.endswith("\n"), err
+    return lines[0]
+
+
+@pytest.fixture
+def no_generation(monkeypatch):
+    """Fail the test if a level is generated: refusals must come before any work."""
+    import procgen.level
+
+    def forbidden(**kwargs):
+        raise AssertionError("generate_level ran")
+    monkeypatch.setattr(procgen.level, "generate_level", forbidden)
+
+
+def test_the_issue_command_says_what_memory_it_needs():
+    """Issue 14.4: this printed a 22-line MemoryError traceback."""
+    proc = subprocess.run([sys.executable, "-m", "procgen.cli", "map", "--size", "200000",
+                           "--max-cells", "40000000000"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert re.fullmatch(r"procgen: error: --size 200000 needs about 4,800 GB of memory, "
+                        r"[\d.,]+ GB is available; at most about --size \d+ fits\n",
+                        proc.stderr), proc.stderr
+
+
+@pytest.mark.parametrize("command", ["map", "export"])
+def test_too_big_for_memory_is_refused_up_front(command, monkeypatch, tmp_path, capsys,
+                                                no_generation):
+    monkeypatch.setattr(cli, "_available_memory", lambda: 2_000_000_000)
+    out = ["-o", str(tmp_path / "m.png")] if command == "map" else \
+        ["--format", "tiled", "-o", str(tmp_path / "m.json")]
+    assert main([command, "--size", "6000x5000", "--max-cells", str(10 ** 9), *out]) == 2
+    line = _one_error_line(capsys)
+    side = int(re.fullmatch(r"procgen: error: --size 6000x5000 needs about 3.8 GB of memory, "
+                            r"2.0 GB is available; at most about --size (\d+) fits", line)[1])
+    # The hint is the largest square map the estimate lets through.
+    assert cli._memory_needed(side * side, 0, False) <= 2_000_000_000
+    assert cli._memory_needed((side + 1) ** 2, 0, False) > 2_000_000_000
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_heightmap_and_splat_memory_are_counted(monkeypatch, tmp_path, capsys, no_generation):
+    monkeypatch.setattr(cli, "_available_memory", lambda: 1_000_000_000)
+    assert main(["export", "--format", "raw16", "-o", str(tmp_path / "h.raw"), "--size", "64",
+                 "--heightmap-size", "4097", "--splat", "grey"]) == 2
+    line = _one_error_line(capsys)
+    assert line == ("procgen: error: --size 64 with --heightmap-size 4097 and --splat grey "
+                    "needs about 7.4 GB of memory, 1.0 GB is available; use a smaller "
+                    "--heightmap-size or drop --splat")
+    # Without the splat maps the same heightmap fits.
+    monkeypatch.undo()
+    monkeypatch.setattr(cli, "_available_memory", lambda: 1_000_000_000)
+    assert main(["export", "--format", "raw16", "-q", "-o", str(tmp_path / "h.raw"), "--size",
+                 "64", "--heightmap-size", "65"]) == 0
+
+
+def test_a_saved_level_is_checked_for_its_heightmap(monkeypatch, tmp_path, capsys):
+    lv = tmp_path / "l.npz"
+    generate_level(seed=1, shape=(24, 40), cell_size=4000.0).save(lv)
+    monkeypatch.setattr(cli, "_available_memory", lambda: 400_000_000)
+    assert main(["export", "--format", "heightmap16", "-o", str(tmp_path / "h.png"),
+                 "--level", str(lv), "--heightmap-size", "4097"]) == 2
+    line = _one_error_line(capsys)
+    assert line.startswith(f"procgen: error: --level {str(lv)!r} (40x24) with "
+                           f"--heightmap-size 4097 needs about 0.7 GB of memory, 0.4 GB is "
+                           f"available; use a smaller --heightmap-size")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l.npz"]
+
+
+def test_unknown_available_memory_skips_the_check(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "_available_memory", lambda: None)
+    assert main(["map", "-q", "--size", "16", "-o", str(tmp_path / "m.png")]) == 0
+
+
+def test_available_memory_is_read_from_the_system():
+    available = cli._available_memory()
+    if not sys.platform.startswith("linux"):
+        pytest.skip("MemAvailable is Linux's")
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < available <= total
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_a_cgroup_limit_lowers_the_available_memory(tmp_path, version):
+    root = tmp_path / "cgroup"
+    if version == "v2":
+        group = root / "box"
+        files = {"memory.max": "1000000\n", "memory.current": "600000\n",
+                 "memory.stat": "anon 400000\ninactive_file 100000\nactive_file 100000\n"}
+        membership = "0::/box\n"
+    else:
+        group = root / "memory" / "box"
+        files = {"memory.limit_in_bytes": "1000000\n", "memory.usage_in_bytes": "600000\n",
+                 "memory.stat": "cache 200000\ntotal_inactive_file 100000\n"}
+        membership = "4:memory:/box\n3:cpuset:/\n"
+    group.mkdir(parents=True)
+    for name, text in files.items():
+        (group / name).write_text(text)
+    (tmp_path / "cgroup_file").write_text(membership)
+    # limit - (usage - reclaimable page cache)
+    assert cli._cgroup_available(tmp_path / "cgroup_file", root) == 1_000_000 - 500_000
+    unlimited = "max\n" if version == "v2" else "9223372036854771712\n"
+    (group / ("memory.max" if version == "v2" else "memory.limit_in_bytes")).write_text(unlimited)
+    assert cli._cgroup_available(tmp_path / "cgroup_file", root) is None
+    assert cli._cgroup_available(tmp_path / "missing", root) is None
+
+
+@pytest.mark.parametrize("message", ["Unable to allocate 149. GiB for an array with shape "
+                                     "(200000, 200000) and data type float32", ""])
+def test_running_out_of_memory_midway_is_one_line_and_status_1(monkeypatch, tmp_path, capsys,
+                                                               message):
+    import procgen.level
+
+    def drain(*args, **kwargs):
+        raise MemoryError(message)
+    monkeypatch.setattr(procgen.level, "drain", drain)
+    monkeypatch.setattr(cli, "_available_memory", lambda: 8_000_000_000)
+    assert main(["map", "--size", "64", "-o", str(tmp_path / "m.png")]) == 1
+    line = _one_error_line(capsys)
+    detail = f" ({message})" if message else ""
+    assert line == (f"procgen: error: ran out of memory{detail}; the run needs about 0.2 GB "
+                    f"and 8.0 GB was available when it started; free some memory or ask for "
+                    f"a smaller --size")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_running_out_of_memory_while_writing_an_export(monkeypatch, tmp_path, capsys):
+    from procgen import export
+
+    def save_geojson(*args, **kwargs):
+        raise MemoryError()
+    monkeypatch.setattr(export, "save_geojson", save_geojson)
+    monkeypatch.setattr(cli, "_available_memory", lambda: None)
+    assert main(["export", "--format", "geojson", "-o", str(tmp_path / "r.geojson"), "--size",
+                 "16"]) == 1
+    assert _one_error_line(capsys) == ("procgen: error: ran out of memory; the run needs "
+                                       "about 0.2 GB; free some memory or ask for a smaller "
+                                       "--size")
+
+
+def test_a_bug_is_one_line_and_status_1_unless_debugging(monkeypatch, tmp_path, capsys):
+    import procgen.level
+
+    def drain(*args, **kwargs):
+        raise RuntimeError("carving did not settle\nsecond line")
+    monkeypatch.setattr(procgen.level, "drain", drain)
+    monkeypatch.delenv("PROCGEN_DEBUG", raising=False)
+    argv = ["map", "--size", "16", "-o", str(tmp_path / "m.png")]
+    assert main(argv) == 1
+    line = capsys.readouterr().err
+    assert line.count("\n") == 1 and "Traceback" not in line
+    assert line.startswith("procgen: internal error: RuntimeError: carving did not settle (a "
+                           "bug: please report it")
+    monkeypatch.setenv("PROCGEN_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="carving did not settle"):
+        main(argv)
+
+
+def test_interrupt_is_status_130_without_a_traceback(monkeypatch, tmp_path, capsys):
+    import procgen.level
+
+    def drain(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(procgen.level, "drain", drain)
+    assert main(["map", "--size", "16", "-o", str(tmp_path / "m.png")]) == 130
+    assert capsys.readouterr().err == "procgen: interrupted\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "nul\0.png"], "argument -o/--output: must be a file path (not empty, no NUL "
+                          "characters), got 'nul\\x00.png'"),
+    (["--level", ""], "argument --level: must be a file path (not empty, no NUL characters), "
+                      "got ''"),
+    (["--heightmap", ""], "argument --heightmap: must be a file path"),
+    (["a\nb", "\t"], "unrecognized arguments: a\\nb \\t"),
+    (["--preset", "moon\u2028"], "--preset must be one of 'continent'"),
+])
+def test_odd_text_gives_one_escaped_line(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        rc = main(["map", "--size", "16", *args])
+    except SystemExit as exc:
+        rc = exc.code
+    assert rc == 2
+    line = _one_error_line(capsys)
+    assert line.startswith("procgen: error: ") and message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_names_its_option(monkeypatch, tmp_path, capsys):
+    from procgen import _io
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(_io.os, "replace", no_space)
+    assert main(["map", "-q", "--size", "16", "-o", str(tmp_path / "m.png")]) == 2
+    assert _one_error_line(capsys) == (f"procgen: error: --output: cannot write "
+                                       f"{str(tmp_path / 'm.png')!r}: No space left on device")
+    assert main(["export", "-q", "--format", "tiled", "--size", "16", "-o",
+                 str(tmp_path / "m.json")]) == 2
+    assert _one_error_line(capsys).startswith("procgen: error: --output: cannot write ")
+
+
+def test_success_lines_survive_odd_paths_and_closed_pipes(monkeypatch):
+    # A strict ASCII stdout cannot print a surrogate-escaped file name: it is escaped.
+    buffer = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buffer, encoding="ascii"))
+    cli._say("wrote \udcff.png")
+    sys.stdout.flush()
+    assert buffer.getvalue() == b"wrote \\udcff.png\n"
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            raise io.UnsupportedOperation("no file descriptor")
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    cli._say("wrote m.png")     # the reader went away: not an error
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is KiB on Linux")
+def test_memory_estimate_covers_a_real_run(tmp_path):
+    """The estimate against the peak RSS of a real 1024^2 map with heightmap and level file:
+    at least what the run used, and not more than twice it (a refusal must be believable)."""
+    # Compile first: the first run's peak is the compiler's, not the map's.
+    subprocess.run([sys.executable, "-m", "procgen.cli", "map", "-q", "--size", "16", "-o",
+                    str(tmp_path / "warm.png")], check=True, timeout=600)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "procgen.cli", "map", "-q", "--size", "1024", "-o",
+         str(tmp_path / "m.png"), "--heightmap", str(tmp_path / "h.png"), "--level",
+         str(tmp_path / "l.npz")])
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    peak = usage.ru_maxrss * 1024
+    estimate = cli._memory_needed(1024 * 1024, 1024 * 1024, False)
+    assert peak <= estimate <= 2 * peak, (peak, estimate)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """``procgen map ... | head -c0``: the map is written; no error, no 'Exception ignored'."""
+    proc = subprocess.Popen([sys.executable, "-m", "procgen.cli", "map", "--size", "16", "-o",
+                             str(tmp_path / "m.png")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()             # before the command prints its line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=600) == 0
+    assert err in (b"", (cli.COLD_START_NOTICE + "\n").encode())
+    assert (tmp_path / "m.png").is_file()
+
+
+def test_running_out_of_memory_loading_a_level(monkeypatch, tmp_path, capsys):
+    lv = tmp_path / "l.npz"
+    generate_level(seed=1, shape=16, cell_size=4000.0).save(lv)
+
+    def load(*args, **kwargs):
+        raise MemoryError()
+    monkeypatch.setattr(Level, "load", load)
+    assert main(["export", "--format", "raw16", "-o", str(tmp_path / "h.raw"), "--level",
+                 str(lv)]) == 1
+    assert _one_error_line(capsys) == ("procgen: error: ran out of memory; free some memory "
+                                       "or ask for a smaller --heightmap-size")

@@ -90,7 +90,7 @@ def _check_generator(option: str, name: str) -> str:
 def _options(args):
     """Check every option before a window opens; errors name the option. The ``--out``
     folder is created last, once everything else is known to be good."""
-    from procgen._validate import check_float, check_int
+    from procgen._validate import check_cell_size, check_int
     from procgen.terrain import PRESETS
 
     from demos._viewer.app import Options
@@ -101,7 +101,7 @@ def _options(args):
         raise ValueError(f"--preset must be one of {', '.join(PRESETS)}, got {args.preset!r}")
     rivers = _check_generator("--rivers", args.rivers)
     compare = _check_generator("--compare", args.compare) if args.compare else None
-    cell = check_float("--cell-size", args.cell_size, lo=0.0, hi=1e6, lo_open=True)
+    cell = check_cell_size(args.cell_size, name="--cell-size")
     check_int("--width", args.width, lo=320, hi=16384)
     check_int("--height", args.height, lo=240, hi=16384)
     check_int("--fps", args.fps, lo=0, hi=1000)

@@ -320,60 +320,64 @@ def main(argv=None):
     if a.threads:
         set_threads(a.threads)
     # The C2ST CNN's activations decay into denormals, which run 5-10x slower on x86 CPUs.
+    # Flushing them is process-wide state: on for this command only.
     torch.set_flush_denormal(True)
-    shipped = pretrained.available(a.models_dir)
-    if a.models is not None:
-        unknown = sorted(set(a.models) - set(shipped) - set(BASELINES))
-        if unknown:
-            p.error(f"--models: no model {', '.join(map(repr, unknown))}; available: "
-                    f"{', '.join([*shipped, *BASELINES])}")
-    chosen = [n for n in [*shipped, *BASELINES] if a.models is None or n in a.models]
-    bar = StageProgress(2 + len(chosen) * (1 + len(MODEL_STAGES)) + len(REFERENCE_STAGES),
-                        enabled=not a.no_progress)
-    bar("loading the data")
-    source = default_source() if a.data == "auto" else a.data
-    x_tr, y_tr = load_split(source, "train", n_points=a.n_points)
-    x_te, y_te = load_split(source, "test", n_points=a.n_points)
-    if len(x_te) > a.max_test:
-        idx = torch.from_numpy(np.sort(np.random.default_rng(a.seed).permutation(
-            len(x_te))[:a.max_test]))
-        x_te, y_te = x_te[idx], y_te[idx]
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    models = {}
-    for name in chosen:
-        if name in shipped:
-            bar(f"loading {name}")
-            models[name] = pretrained.load(name, root=a.models_dir)
-        else:
-            bar(f"fitting {name}")
-            models[name] = fit_baseline(BASELINES[name], x_tr, y_tr)
-    ref = reference_row(x_te.double().numpy(), x_tr.double().numpy(), seed=a.seed,
-                        stage=lambda s: bar(f"real vs real: {s}"))
-    rows = {}
-    for name, model in models.items():
-        t0 = time.perf_counter()
-        rows[name] = evaluate_model(model, x_te, y_te, x_tr, ref, seed=a.seed,
-                                    stage=lambda s: bar(f"{name}: {s}"))  # noqa: B023
-        bar.note(f"{name}: NLL {_fmt_nll(rows[name], rows[name]['nll'], '.4f')}  C2ST "
-                 f"{rows[name]['c2st_gb']:.3f}/{rows[name]['c2st_cnn']:.3f}  "
-                 f"({time.perf_counter() - t0:.0f}s)")
-    bar("writing the table and gallery")
-    meta = {"source": source, "n_test": len(x_te), "n_train": len(x_tr),
-            "n_turns": x_te.shape[1], "threads": torch.get_num_threads()}
-    table = markdown_table(rows, ref, meta=meta)
-    numbers = json.dumps({"meta": meta, "reference": ref,
-                          "models": {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
-                                     for k, r in rows.items()}}, indent=2) + "\n"
-    # the table and its numbers: both new or both old
-    atomic_write_many([(out / "evaluation.md",
-                        ("# River models: evaluation\n\n" + table).encode(), "out"),
-                       (out / "evaluation.json", numbers.encode(), "out")])
-    gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()},
-            out / "gallery.png")
-    bar.close()
-    print(table)
+    try:
+        shipped = pretrained.available(a.models_dir)
+        if a.models is not None:
+            unknown = sorted(set(a.models) - set(shipped) - set(BASELINES))
+            if unknown:
+                p.error(f"--models: no model {', '.join(map(repr, unknown))}; available: "
+                        f"{', '.join([*shipped, *BASELINES])}")
+        chosen = [n for n in [*shipped, *BASELINES] if a.models is None or n in a.models]
+        bar = StageProgress(2 + len(chosen) * (1 + len(MODEL_STAGES)) + len(REFERENCE_STAGES),
+                            enabled=not a.no_progress)
+        bar("loading the data")
+        source = default_source() if a.data == "auto" else a.data
+        x_tr, y_tr = load_split(source, "train", n_points=a.n_points)
+        x_te, y_te = load_split(source, "test", n_points=a.n_points)
+        if len(x_te) > a.max_test:
+            idx = torch.from_numpy(np.sort(np.random.default_rng(a.seed).permutation(
+                len(x_te))[:a.max_test]))
+            x_te, y_te = x_te[idx], y_te[idx]
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        models = {}
+        for name in chosen:
+            if name in shipped:
+                bar(f"loading {name}")
+                models[name] = pretrained.load(name, root=a.models_dir)
+            else:
+                bar(f"fitting {name}")
+                models[name] = fit_baseline(BASELINES[name], x_tr, y_tr)
+        ref = reference_row(x_te.double().numpy(), x_tr.double().numpy(), seed=a.seed,
+                            stage=lambda s: bar(f"real vs real: {s}"))
+        rows = {}
+        for name, model in models.items():
+            t0 = time.perf_counter()
+            rows[name] = evaluate_model(model, x_te, y_te, x_tr, ref, seed=a.seed,
+                                        stage=lambda s: bar(f"{name}: {s}"))  # noqa: B023
+            bar.note(f"{name}: NLL {_fmt_nll(rows[name], rows[name]['nll'], '.4f')}  C2ST "
+                     f"{rows[name]['c2st_gb']:.3f}/{rows[name]['c2st_cnn']:.3f}  "
+                     f"({time.perf_counter() - t0:.0f}s)")
+        bar("writing the table and gallery")
+        meta = {"source": source, "n_test": len(x_te), "n_train": len(x_tr),
+                "n_turns": x_te.shape[1], "threads": torch.get_num_threads()}
+        table = markdown_table(rows, ref, meta=meta)
+        public = {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
+                  for k, r in rows.items()}
+        numbers = json.dumps({"meta": meta, "reference": ref, "models": public}, indent=2) + "\n"
+        # the table and its numbers: both new or both old
+        atomic_write_many([(out / "evaluation.md",
+                            ("# River models: evaluation\n\n" + table).encode(), "out"),
+                           (out / "evaluation.json", numbers.encode(), "out")])
+        gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()},
+                out / "gallery.png")
+        bar.close()
+        print(table)
 
+    finally:
+        torch.set_flush_denormal(False)
 
 if __name__ == "__main__":
     main()

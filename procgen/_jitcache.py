@@ -19,7 +19,8 @@ functions defined under this package are redirected; other libraries' numba cach
 as numba places them.
 
 >>> from procgen import _jitcache
->>> _jitcache.cache_dir().name in {"procgen-levels", "Cache"} or "NUMBA_CACHE_DIR" in __import__("os").environ
+>>> import os
+>>> _jitcache.cache_dir().name in {"procgen-levels", "Cache"} or "NUMBA_CACHE_DIR" in os.environ
 True
 """
 from __future__ import annotations

@@ -38,6 +38,24 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None)
     return value
 
 
+#: Metres per cell that every stage accepts: from 1 mm (finer, and squared areas underflow in
+#: the hillshade and carving maths) to 1,000 km.
+CELL_SIZE_MIN, CELL_SIZE_MAX = 1e-3, 1e6
+
+
+def check_cell_size(value, *, name: str = "cell_size") -> float:
+    """``value`` as metres per cell in [:data:`CELL_SIZE_MIN`, :data:`CELL_SIZE_MAX`].
+
+    >>> check_cell_size(250)
+    250.0
+    >>> check_cell_size(0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: cell_size must be in [0.001, 1e+06], got 0
+    """
+    return check_float(name, value, lo=CELL_SIZE_MIN, hi=CELL_SIZE_MAX)
+
+
 def check_float(name: str, value, *, lo: float | None = None, hi: float | None = None,
                 lo_open: bool = False, hi_open: bool = False) -> float:
     """Return ``value`` as a finite float within bounds, or raise naming ``name``."""

@@ -361,7 +361,7 @@ def _plan(args) -> _Plan:
     """Check every generation option, naming the option on error, before any work."""
     from dataclasses import replace
 
-    from ._validate import check_float
+    from ._validate import check_cell_size
     from .level import LevelConfig, stage_seed
     from .rivers import get_generator
 
@@ -376,8 +376,7 @@ def _plan(args) -> _Plan:
     with _as_option("--seed", "seed"):
         stage_seed(args.seed, "terrain")
     with _as_option("--cell-size", "cell_size"):
-        # generate_level's own range for cell_size
-        cell_size = check_float("cell_size", args.cell_size, lo=0.0, hi=1e6, lo_open=True)
+        cell_size = check_cell_size(args.cell_size)
     with _as_option("--preset", "preset", "name"):
         config = LevelConfig.from_preset(args.preset)
     with _as_option("--rivers", "rivers", "generator"):

@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write_many
-from ._validate import check_enum, check_float, check_int
+from ._validate import check_cell_size, check_enum, check_float, check_int
 from .biomes import Biome
 
 __all__ = ["TILE_KEYS", "DEFAULT_TILESET", "TILE_COLORS", "to_tiles", "tileset_image",
@@ -564,7 +564,7 @@ class GeoFrame:
         except (TypeError, ValueError):
             raise ValueError(f"shape must be a (rows, cols) pair, got {self.shape!r}") from None
         shape = (check_int("shape[0]", rows, lo=1), check_int("shape[1]", cols, lo=1))
-        cell = check_float("cell_size", self.cell_size, lo=0.0, lo_open=True)
+        cell = check_cell_size(self.cell_size)
         origin = _check_geo_origin(self.origin)
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "cell_size", cell)

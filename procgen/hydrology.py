@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import hydrology as _hk
-from ._validate import check_float, check_int, check_max_cells
+from ._validate import check_cell_size, check_float, check_int, check_max_cells
 
 __all__ = ["DR", "DC", "fill_depressions", "flow_directions", "flow_accumulation",
            "label_lakes", "HydrologyConfig", "Drainage", "drain"]
@@ -355,7 +355,7 @@ def drain(height, *, cell_size: float, config: HydrologyConfig = HydrologyConfig
     True
     """
     dem = _check_grid("height", height)
-    cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     if not isinstance(config, HydrologyConfig):
         raise TypeError(f"config must be a HydrologyConfig, got {type(config).__name__}")
     sea = dem <= 0

@@ -38,8 +38,9 @@ from . import terrain as _terrain
 from .biomes import Biome, BiomesConfig, assign_biomes
 from .hydrology import HydrologyConfig, drain
 from ._io import atomic_write
-from ._validate import (DEFAULT_MAX_CELLS, check_float, check_max_cells, check_seed,
-                        check_shape)
+from ._validate import (CELL_SIZE_MAX, CELL_SIZE_MIN, DEFAULT_MAX_CELLS, check_cell_size,
+                        check_max_cells, check_seed, check_shape)
+from . import river as river_mod
 from .river import River
 from .rivers import RiversConfig, carve_rivers, get_generator
 
@@ -187,6 +188,9 @@ class Level:
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        # the same rules Level.load applies, so that every Level saves to a file that loads
+        self.seed = check_seed("seed", self.seed)
+        self.cell_size = check_cell_size(self.cell_size)
         if self.biomes is None:
             self.biomes = assign_biomes(self.height, cell_size=self.cell_size,
                                         water=self.water, lakes=self.lakes, rivers=self.rivers,
@@ -456,7 +460,7 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     """
     seed = check_seed("seed", seed)
     shape = check_shape("shape", shape, max_cells=max_cells)
-    cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     if preset is not None and config is not None:
         raise ValueError("give preset or config, not both")
     if config is None:
@@ -675,11 +679,11 @@ def _check_header(raw: np.ndarray, where: str, max_cells: int | None) -> dict:
         out["seed"] = check_seed("seed", header["seed"])
     except (TypeError, ValueError):
         raise refuse("seed", "an integer in -2**63..2**64-1", header["seed"]) from None
-    cell_size = header["cell_size"]
-    if (isinstance(cell_size, bool) or not isinstance(cell_size, numbers.Real)
-            or not 0.0 < cell_size <= 1e6):
-        raise refuse("cell_size", "a number of metres in (0, 1e6]", cell_size)
-    out["cell_size"] = float(cell_size)
+    try:
+        out["cell_size"] = check_cell_size(header["cell_size"])
+    except (TypeError, ValueError):
+        raise refuse("cell_size", f"a number of metres in [{CELL_SIZE_MIN:g}, "
+                                  f"{CELL_SIZE_MAX:g}]", header["cell_size"]) from None
     shape = header["shape"]
     if not (isinstance(shape, list) and len(shape) == 2
             and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
@@ -697,14 +701,15 @@ def _check_header(raw: np.ndarray, where: str, max_cells: int | None) -> dict:
             raise refuse(at, "a record with 'generator' and optionally 'discharge' and "
                              "'order', nothing else", meta)
         gen = meta["generator"]
-        if not isinstance(gen, str) or not 0 < len(gen) <= 256:
-            raise refuse(f"{at}.generator", "a name of 1 to 256 characters", gen)
+        if not isinstance(gen, str) or not 0 < len(gen) <= river_mod.MAX_NAME:
+            raise refuse(f"{at}.generator", f"a name of 1 to {river_mod.MAX_NAME} characters",
+                         gen)
         q = meta.get("discharge", 0.0)
         if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 <= q < float("inf"):
             raise refuse(f"{at}.discharge", "a finite number >= 0", q)
         order = meta.get("order", 1)
-        if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 1000:
-            raise refuse(f"{at}.order", "an integer in 0..1000", order)
+        if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= river_mod.MAX_ORDER:
+            raise refuse(f"{at}.order", f"an integer in 0..{river_mod.MAX_ORDER}", order)
     try:
         out["config"] = LevelConfig.from_dict(_upgrade_config(header["config"]))
     except (ValueError, TypeError) as exc:

@@ -28,7 +28,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from procgen._io import atomic_write
-from procgen._validate import check_enum, check_float, check_int, check_shape
+from procgen._validate import (check_cell_size, check_enum, check_float, check_int,
+                              check_shape)
 
 __all__ = [
     "RGB",
@@ -354,7 +355,7 @@ def hillshade(height, *, cell_size: float, azimuth: float = 315.0, altitude: flo
     (True, 0.854)
     """
     h = _check_grid("height", height, allow_nan=False)
-    cell_size = check_float("cell_size", cell_size, lo=0.0, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     azimuth = check_float("azimuth", azimuth) % 360.0
     altitude = check_float("altitude", altitude, lo=0.0, hi=90.0)
     z_factor = check_float("z_factor", z_factor, lo=0.0, lo_open=True)
@@ -491,7 +492,7 @@ def render_map(height, *, cell_size: float, water=None, rivers: Iterable = (), s
     True
     """
     h = _check_grid("height", height, allow_nan=True)
-    cell_size = check_float("cell_size", cell_size, lo=0.0, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     water = _check_water(water, h.shape)
     if not isinstance(shade, (bool, np.bool_)):
         raise TypeError(f"shade must be True or False, got {shade!r}")

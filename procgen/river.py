@@ -10,6 +10,11 @@ from ._validate import check_float, check_int
 
 __all__ = ["River"]
 
+#: Bounds a level file can hold (checked here too, so that every River saves to a file that
+#: loads): Strahler orders of real networks stay below 13; generator names are labels.
+MAX_ORDER = 1000
+MAX_NAME = 256
+
 
 @dataclass(frozen=True, eq=False)
 class River:
@@ -56,12 +61,13 @@ class River:
             raise ValueError("path and width must be finite")
         if np.any(width < 0):
             raise ValueError("width must be non-negative")
-        if not isinstance(self.generator, str) or not self.generator:
-            raise ValueError(f"generator must be a non-empty str, got {self.generator!r}")
+        if not isinstance(self.generator, str) or not 0 < len(self.generator) <= MAX_NAME:
+            raise ValueError(f"generator must be a name of 1 to {MAX_NAME} characters, got "
+                             f"{self.generator!r}")
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "width", width)
         object.__setattr__(self, "discharge", check_float("discharge", self.discharge, lo=0.0))
-        object.__setattr__(self, "order", check_int("order", self.order, lo=0))
+        object.__setattr__(self, "order", check_int("order", self.order, lo=0, hi=MAX_ORDER))
 
     @property
     def length_cells(self) -> float:

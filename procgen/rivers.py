@@ -28,7 +28,7 @@ from . import paths as _paths
 from . import walkers as _walkers
 from ._kernels import hydrology as _hk
 from ._kernels.raster import polyline_cells
-from ._validate import check_float, check_int, check_plain_name
+from ._validate import check_cell_size, check_float, check_int, check_plain_name
 from .hydrology import Drainage
 from .river import River
 
@@ -115,7 +115,7 @@ class RiversConfig:
                         lo_open=True)
 
     def _unit(self, cell_size: float) -> float:
-        cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+        cell_size = check_cell_size(cell_size)
         return cell_size if self.reference_cell_size is None else self.reference_cell_size
 
     def min_area_cells(self, cell_size: float) -> float:

@@ -67,7 +67,8 @@ from statistics import NormalDist
 import numpy as np
 
 from .noise import MAX_LATTICE_PER_CELL, Fractal, NoiseConfig, fbm
-from ._validate import DEFAULT_MAX_CELLS, check_enum, check_float, check_seed, check_shape
+from ._validate import (DEFAULT_MAX_CELLS, check_cell_size, check_enum, check_float, check_seed,
+                        check_shape)
 
 __all__ = ["Falloff", "TerrainConfig", "PRESETS", "preset", "heightmap"]
 
@@ -172,7 +173,7 @@ class TerrainConfig:
         >>> [round(preset("continent").height_scale(c), 3) for c in (100.0, 500.0, 1000.0)]
         [0.447, 1.0, 1.0]
         """
-        cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+        cell_size = check_cell_size(cell_size)
         if self.reference_cell_size is None or cell_size >= self.reference_cell_size:
             return 1.0
         return (cell_size / self.reference_cell_size) ** self.relief_exponent
@@ -205,7 +206,7 @@ class TerrainConfig:
         >>> bool(np.mean((coarse > 0) == (fine[::2, ::2] > 0)) > 0.9)
         True
         """
-        cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+        cell_size = check_cell_size(cell_size)
         if self.reference_cell_size is None:
             return self
         k = cell_size / self.reference_cell_size
@@ -391,7 +392,7 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     shape = check_shape("shape", shape, max_cells=max_cells)
     if not isinstance(config, TerrainConfig):
         raise TypeError(f"config must be a TerrainConfig, got {type(config).__name__}")
-    cell_size = check_float("cell_size", cell_size, lo=0.0, hi=1e6, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     seed = check_seed("seed", seed)
     world_shape = shape if world_shape is None else check_shape("world_shape", world_shape,
                                                                 max_cells=None)

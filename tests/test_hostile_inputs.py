@@ -96,7 +96,8 @@ def test_absurd_config_values_do_not_overflow():
     from procgen.rivers import RiversConfig
     h = heightmap(24, config=preset("islands"), cell_size=2000.0, seed=3)
     assert drain(h, cell_size=2000.0, config=HydrologyConfig(lake_max_area_km2=1e308)).lakes.shape
-    assert drain(h, cell_size=1e-300).lakes.shape == (24, 24)
+    with pytest.raises(ValueError, match=r"cell_size must be in \[0\.001, 1e\+06\], got 1e-300"):
+        drain(h, cell_size=1e-300)      # below 1 mm squared areas underflow: refused
     cfg = RiversConfig(min_length_km=1e308)
     assert cfg.min_length_cells(500.0) == 2**62
     assert RiversConfig(reference_cell_size=5e-324).min_area_cells(500.0) == float("inf")
@@ -243,7 +244,7 @@ def test_the_saved_level_loads(saved):
     (lambda h: h.update(seed=2**64), r"header field 'seed' .* got 18446744073709551616"),
     (lambda h: h.update(seed=1.0), r"header field 'seed' .* got 1\.0"),
     (lambda h: h.update(cell_size=-1),
-     r"header field 'cell_size' must be a number of metres in \(0, 1e6\], got -1"),
+     r"header field 'cell_size' must be a number of metres in \[0\.001, 1e\+06\], got -1"),
     (lambda h: h.update(cell_size=float("nan")), r"header field 'cell_size' .* got nan"),
     (lambda h: h.update(cell_size="5000"), r"header field 'cell_size' .* got '5000'"),
     (lambda h: h.update(version=True), r"has format version True; this procgen reads "

@@ -179,7 +179,7 @@ def test_river_record_checks():
         River(path=np.zeros((1, 2)), width=np.zeros(1), generator="x")
     with pytest.raises(ValueError, match=r"width must have shape \(2,\)"):
         River(path=np.zeros((2, 2)), width=np.zeros(3), generator="x")
-    with pytest.raises(ValueError, match="generator must be a non-empty str"):
+    with pytest.raises(ValueError, match="generator must be a name of 1 to 256 characters"):
         River(path=np.zeros((2, 2)), width=np.zeros(2), generator="")
 
 

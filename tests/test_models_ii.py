@@ -273,6 +273,9 @@ def test_evaluate_shows_progress_on_stderr(tmp_path, monkeypatch, capsys):
     E.main(["--data", "synthetic", "--n-points", "20", "--models", "coin_flip",
             "--max-test", "40", "--out", str(tmp_path), "--no-progress"])
     assert capsys.readouterr().err == ""
+    # flushing denormals is process-wide: the command turns it off again when done
+    tiny = torch.tensor(1e-310, dtype=torch.float64)
+    assert (tiny * 0.5).item() > 0
     with pytest.raises(SystemExit):
         E.main(["--models", "coin_flop", "--out", str(tmp_path)])
     assert "--models: no model 'coin_flop'; available: " in capsys.readouterr().err

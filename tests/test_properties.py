@@ -401,7 +401,9 @@ def fbm_settings(draw):
     return dict(scale=finest * lacunarity ** (octaves - 1), octaves=octaves,
                 lacunarity=lacunarity, persistence=draw(st.floats(0.05, 1.0)),
                 kind=draw(st.sampled_from(list(Fractal))), warp=warp,
-                warp_scale=draw(st.none() | st.floats(4.0, 64.0)),
+                # the warp field has the same octaves, so the same limit
+                warp_scale=draw(st.none() | st.floats(1.001 / 16.0, 8.0).map(
+                    lambda f: f * lacunarity ** (octaves - 1))),
                 seed=draw(st.integers(SEED_MIN, SEED_MAX)),
                 period=draw(st.none() | st.tuples(st.integers(1, 64), st.integers(1, 64))))
 

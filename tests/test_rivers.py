@@ -117,7 +117,7 @@ def test_thresholds_are_cells_at_the_reference_cell_size():
     assert fixed.min_length_cells(1000.0) == 4 and fixed.min_length_cells(4000.0) == 2
     with pytest.raises(ValueError, match=r"reference_cell_size must be in \(0, 1e\+06\], got -5"):
         RiversConfig(reference_cell_size=-5.0)
-    with pytest.raises(ValueError, match=r"cell_size must be in \(0, 1e\+06\], got 0"):
+    with pytest.raises(ValueError, match=r"cell_size must be in \[0\.001, 1e\+06\], got 0"):
         cfg.min_area_cells(0.0)
 
 

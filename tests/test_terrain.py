@@ -92,7 +92,7 @@ def test_fixed_at_draws_the_preset_then_zooms_into_it(cell_size):
     assert np.mean((fixed > 0) == (drawn > 0)) > 0.999
     finer = heightmap((160, 160), config=world, cell_size=cell_size / 2, seed=2)
     assert np.mean((finer[::2, ::2] > 0) == (drawn > 0)) > 0.95
-    with pytest.raises(ValueError, match=r"cell_size must be in \(0, 1e\+06\], got -1"):
+    with pytest.raises(ValueError, match=r"cell_size must be in \[0\.001, 1e\+06\], got -1"):
         cfg.fixed_at(-1.0)
 
 

@@ -480,7 +480,7 @@ def test_process_worker_keeps_drawing_while_generating(tmp_path):
     (["--seed", "-1"], "--seed must be in 0..18446744073709551615, got -1"),
     (["--preset", "moon"], "--preset must be one of continent, islands"),
     (["--rivers", "magic"], "--rivers must be one of flow, walker"),
-    (["--cell-size", "0"], "--cell-size must be in (0, 1e+06], got 0"),
+    (["--cell-size", "0"], "--cell-size must be in [0.001, 1e+06], got 0"),
     (["--frames", "0"], "--frames must be in 1..inf, got 0"),
     (["--width", "10"], "--width must be in 320..16384, got 10"),
     (["--screenshot", "shot.jpg"], "--screenshot must be a .png path, got 'shot.jpg'"),

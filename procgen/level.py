@@ -1,8 +1,16 @@
-"""Level, LevelConfig and generate_level(): the pipeline of stages, and the level file.
+"""Level, LevelConfig and generate_level(), and the level file.
 
-Stages run in a fixed order, each with its own config section and its own random stream
-spawned from the root seed (``numpy.random.SeedSequence(seed).spawn``), so changing a later
-stage leaves earlier ones bit-identical.
+:func:`generate_level` runs the pipeline of :mod:`procgen.pipeline`: named stages in a fixed
+order, each with its own config section and its own random stream spawned from the root seed
+(``numpy.random.SeedSequence(seed)`` children), so changing a later stage leaves earlier ones
+bit-identical. A :class:`Level` is a plain record of what the stages made.
+
+Seeds across versions: the terrain, hydrology, flow rivers, carving and biomes of a seed are
+what they were in the first version of the file format. Rivers of shape generators
+(``'walker'``, ``'persistent'``, ``'sine'``, ``'downhill'``, learned ones) changed once, when
+the rivers stream was split into a ``shapes`` and a ``sources`` stream (so that ``count`` no
+longer moves the sources); the file format did not change (still version 1), only which
+rivers a seed draws. ``tests/data/levels`` pins today's levels.
 
 >>> from procgen import generate_level
 >>> level = generate_level(seed=7, shape=(5, 5), cell_size=20000.0, preset="islands",
@@ -33,22 +41,23 @@ from pathlib import Path
 
 import numpy as np
 
+from . import pipeline as _pipeline
 from . import queries as _q
 from . import terrain as _terrain
-from .biomes import Biome, BiomesConfig, assign_biomes
-from .hydrology import HydrologyConfig, drain
+from .biomes import Biome, BiomesConfig
+from .hydrology import HydrologyConfig
 from ._io import atomic_write
 from ._validate import (CELL_SIZE_MAX, CELL_SIZE_MIN, DEFAULT_MAX_CELLS, check_cell_size,
                         check_max_cells, check_seed, check_shape)
 from . import river as river_mod
 from .river import River
-from .rivers import RiversConfig, carve_rivers, get_generator
+from .rivers import RiversConfig
 
-__all__ = ["LevelConfig", "Level", "generate_level", "STAGES", "stage_seed", "FORMAT_VERSION",
-           "PRESET_RIVERS"]
+__all__ = ["LevelConfig", "Level", "generate_level", "level_from", "STAGES", "stage_seed",
+           "FORMAT_VERSION", "PRESET_RIVERS"]
 
-#: Pipeline stages in order; each gets child ``i`` of the root SeedSequence.
-STAGES = ("terrain", "hydrology", "rivers", "biomes")
+#: Pipeline stages in order (see :mod:`procgen.pipeline`).
+STAGES = _pipeline.STAGES
 
 #: Version of the level file format written by :meth:`Level.save`.
 FORMAT_VERSION = 1
@@ -125,7 +134,9 @@ class LevelConfig:
 
 
 def stage_seed(seed: int, stage: str) -> int:
-    """The 64-bit seed of one stage, spawned from the level's root seed.
+    """The 64-bit integer key of one stage's stream, for callers that need an integer
+    (:func:`procgen.terrain.heightmap` takes the terrain's). The pipeline itself hands its
+    stages :class:`numpy.random.SeedSequence` streams (:func:`procgen.pipeline.context`).
 
     ``seed`` is any 64-bit integer, -2**63..2**64-1; negative seeds wrap modulo 2**64.
 
@@ -137,8 +148,8 @@ def stage_seed(seed: int, stage: str) -> int:
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(map(repr, STAGES))}, got {stage!r}")
-    child = np.random.SeedSequence(check_seed("seed", seed)).spawn(len(STAGES))[STAGES.index(stage)]
-    return int(child.generate_state(1, np.uint64)[0])
+    stream = _pipeline.context(seed=seed, shape=1, cell_size=1.0).stream(stage)
+    return int(stream.generate_state(1, np.uint64)[0])
 
 
 @dataclass(eq=False)
@@ -161,9 +172,9 @@ class Level:
         int32 ``(rows, cols)`` lake labels, 0 off lakes, 1..K on the K lakes.
     rivers : list of River
         River courses, source first.
-    biomes : numpy.ndarray
-        uint8 ``(rows, cols)`` :class:`~procgen.biomes.Biome` values. Computed from the
-        other arrays when not given (``None``).
+    biomes : numpy.ndarray or None
+        uint8 ``(rows, cols)`` :class:`~procgen.biomes.Biome` values, as the biomes stage
+        made them; None on a Level built without them (:meth:`with_biomes` computes them).
 
     Notes
     -----
@@ -172,9 +183,9 @@ class Level:
     and cached on this instance (never saved); they are recomputed when ``height``,
     ``water``, ``lakes``, ``rivers``, ``cell_size`` or ``config`` is *replaced*. After
     changing those arrays *in place*, call :meth:`clear_cache`. Cached grids are returned
-    read-only; copy them to change them. ``biomes`` is an ordinary array set at
-    construction; after changing the terrain or rivers, recompute it with
-    :func:`procgen.biomes.assign_biomes` if it matters.
+    read-only; copy them to change them. A Level is a plain record: building one runs no
+    stage, and ``biomes`` is whatever was given; after changing the terrain or rivers,
+    recompute it with :meth:`with_biomes` if it matters.
     """
 
     config: LevelConfig
@@ -191,12 +202,7 @@ class Level:
         # the same rules Level.load applies, so that every Level saves to a file that loads
         self.seed = check_seed("seed", self.seed)
         self.cell_size = check_cell_size(self.cell_size)
-        if self.biomes is None:
-            self.biomes = assign_biomes(self.height, cell_size=self.cell_size,
-                                        water=self.water, lakes=self.lakes, rivers=self.rivers,
-                                        config=self.config.biomes,
-                                        rivers_config=self.config.rivers)
-        else:
+        if self.biomes is not None:
             b = np.asarray(self.biomes)
             if b.dtype != np.uint8 or b.shape != np.shape(self.height):
                 raise ValueError(f"biomes must be a uint8 array of shape "
@@ -205,6 +211,26 @@ class Level:
                 raise ValueError(f"biomes must hold Biome values 0..{len(Biome) - 1}, got "
                                  f"{int(b.max())}")
             self.biomes = b
+
+    def with_biomes(self) -> "Level":
+        """This level with ``biomes`` computed by the biomes stage from its other arrays
+        (a new Level; the arrays are shared, not copied).
+
+        Examples
+        --------
+        >>> from procgen import generate_level, Level
+        >>> lv = generate_level(seed=1, shape=16, cell_size=5000.0, preset="islands")
+        >>> bare = Level(config=lv.config, seed=lv.seed, cell_size=lv.cell_size,
+        ...              height=lv.height, water=lv.water, lakes=lv.lakes, rivers=lv.rivers)
+        >>> bare.biomes is None, bool((bare.with_biomes().biomes == lv.biomes).all())
+        (True, True)
+        """
+        ctx = _pipeline.context(seed=self.seed, shape=self.shape, cell_size=self.cell_size,
+                                max_cells=None)
+        biomes = _pipeline.biomes_stage(ctx, self.height, self.water, self.rivers,
+                                        self.config.biomes, self.config.rivers,
+                                        ctx.stream("biomes"), lakes=self.lakes)
+        return replace(self, biomes=biomes)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -245,7 +271,14 @@ class Level:
 
     def biome_at(self, row, col):
         """:class:`~procgen.biomes.Biome` value (int) at points."""
+        self._need_biomes("biome_at")
         return _q.biome_at(self, row, col)
+
+    def _need_biomes(self, what: str) -> None:
+        if self.biomes is None:
+            raise ValueError(f"{what} needs biomes, and this Level was built without them; "
+                             f"use level.with_biomes() (generate_level and Level.load "
+                             f"always fill them)")
 
     def river_mask(self) -> np.ndarray:
         """bool grid of river cells; see :func:`procgen.queries.river_mask`."""
@@ -297,6 +330,7 @@ class Level:
     def to_tiles(self, *, tileset=None, rivers: bool = True) -> np.ndarray:
         """Tile id of every cell for a tileset; see :func:`procgen.export.to_tiles`."""
         from .export import to_tiles
+        self._need_biomes("to_tiles")
         return to_tiles(self, tileset=tileset, rivers=rivers)
 
     def render(self, **options) -> np.ndarray:
@@ -343,7 +377,8 @@ class Level:
             "height": np.ascontiguousarray(self.height, np.float32),
             "water": np.ascontiguousarray(self.water, np.bool_),
             "lakes": np.ascontiguousarray(self.lakes, np.int32),
-            "biomes": np.ascontiguousarray(self.biomes, np.uint8),
+            **({} if self.biomes is None
+               else {"biomes": np.ascontiguousarray(self.biomes, np.uint8)}),
             "river_offsets": np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
             "river_path": (np.concatenate([r.path for r in self.rivers]) if self.rivers
                            else np.zeros((0, 2), np.float64)),
@@ -409,9 +444,12 @@ class Level:
                                     width=arrays["river_width"][a:b], **meta))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{where}: river {k}: {exc}") from None
-        return cls(config=header["config"], seed=header["seed"], cell_size=header["cell_size"],
-                   height=arrays["height"], water=arrays["water"], lakes=arrays["lakes"],
-                   rivers=rivers, biomes=arrays.get("biomes"))
+        level = cls(config=header["config"], seed=header["seed"],
+                    cell_size=header["cell_size"], height=arrays["height"],
+                    water=arrays["water"], lakes=arrays["lakes"], rivers=rivers,
+                    biomes=arrays.get("biomes"))
+        # Files written before the biomes stage existed have none: run it.
+        return level if level.biomes is not None else level.with_biomes()
 
 
 def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, config=None,
@@ -458,33 +496,22 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     >>> bool(level.water.any())
     True
     """
-    seed = check_seed("seed", seed)
-    shape = check_shape("shape", shape, max_cells=max_cells)
-    cell_size = check_cell_size(cell_size)
+    ctx = _pipeline.context(seed=seed, shape=shape, cell_size=cell_size, max_cells=max_cells)
     if preset is not None and config is not None:
         raise ValueError("give preset or config, not both")
     if config is None:
         config = LevelConfig.from_preset("continent" if preset is None else preset)
     elif not isinstance(config, LevelConfig):
         raise TypeError(f"config must be a LevelConfig, got {type(config).__name__}")
-    generator = get_generator(config.rivers.generator if rivers is None else rivers)
-    if generator.name != config.rivers.generator:
-        config = replace(config, rivers=replace(config.rivers, generator=generator.name))
+    out = _pipeline.run(ctx, config, rivers=rivers)
+    return level_from(ctx, out)
 
-    terrain = _terrain.heightmap(shape, config=config.terrain, cell_size=cell_size,
-                                 seed=stage_seed(seed, "terrain"), max_cells=None)
-    drainage = drain(terrain, cell_size=cell_size, config=config.hydrology)
-    rng = np.random.Generator(np.random.PCG64(stage_seed(seed, "rivers")))
-    river_list = list(generator.generate(drainage, rng=rng, config=config.rivers))
-    height = carve_rivers(drainage.height.copy(), river_list, cell_size=cell_size,
-                          config=config.rivers)
-    # The biomes stage draws no random numbers (its stream, stage_seed(seed, "biomes"), is
-    # reserved), so it is a pure function of the carved level.
-    biomes = assign_biomes(height, cell_size=cell_size, water=drainage.water,
-                           lakes=drainage.lakes, rivers=river_list, config=config.biomes,
-                           rivers_config=config.rivers)
-    return Level(config=config, seed=seed, cell_size=cell_size, height=height,
-                 water=drainage.water, lakes=drainage.lakes, rivers=river_list, biomes=biomes)
+
+def level_from(ctx: "_pipeline.Context", out: "_pipeline.Result") -> Level:
+    """The Level of a pipeline run."""
+    return Level(config=out.config, seed=ctx.seed, cell_size=ctx.cell_size, height=out.height,
+                 water=out.drainage.water, lakes=out.drainage.lakes, rivers=out.rivers,
+                 biomes=out.biomes)
 
 
 # -- reading level files ---------------------------------------------------------------------

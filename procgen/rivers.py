@@ -4,9 +4,13 @@ Every river source implements one small protocol, :class:`RiverGenerator`::
 
     generator.name                                  # e.g. "flow", "walker", "learned:flow"
     generator.generate(drainage, *, rng, config)    # -> list[River]
+    generator.generate(drainage, *, rng, config, sources)   # optional: own source stream
 
 ``drainage`` is the hydrology stage's :class:`~procgen.hydrology.Drainage`; ``rng`` is the
-rivers stage's own ``numpy.random.Generator``; ``config`` is the :class:`RiversConfig`. The
+rivers stage's ``'shapes'`` stream (a ``numpy.random.Generator``); ``sources``, when the
+generator takes it, is its ``'sources'`` stream, which picks where rivers start, so that
+the number or kind of shapes drawn never moves the sources (see :mod:`procgen.pipeline`);
+``config`` is the :class:`RiversConfig`. The
 Level then carves every river into the terrain (:func:`carve_rivers`), whoever made it, so
 that **heights never rise from source to mouth**, and each river ends in the sea, a lake, the
 map edge, or on another river (a tributary).
@@ -15,10 +19,17 @@ Shape generators (walkers, sine curves, learned models) only make a shape;
 :func:`place_shapes` puts shapes on the terrain: it picks a source high on the land, takes the
 mouth where water from there reaches the sea, a lake or the map edge, and maps the shape
 onto the chord between the two.
+
+Generators are found by name: the built-in ones (:data:`BUILTIN_GENERATORS`), and
+``'PREFIX:NAME'`` through the plug-in registry, the Python entry points of group
+``procgen.river_generators`` (:data:`ENTRY_POINT_GROUP`): the entry named PREFIX is a
+callable taking NAME and returning a generator. The ``learned`` package registers
+``learned``; procgen never imports it.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
 
@@ -33,7 +44,7 @@ from .hydrology import Drainage
 from .river import River
 
 __all__ = ["RiverGenerator", "RiversConfig", "FlowRivers", "ShapeRivers", "DownhillRivers",
-           "BUILTIN_GENERATORS", "get_generator", "place_shapes", "carve_rivers",
+           "BUILTIN_GENERATORS", "ENTRY_POINT_GROUP", "get_generator", "plugin_prefixes", "place_shapes", "carve_rivers",
            "river_cells", "width_from_discharge"]
 
 
@@ -140,7 +151,10 @@ class RiverGenerator(Protocol):
 
     def generate(self, drainage: Drainage, *, rng: np.random.Generator,
                  config: RiversConfig) -> list[River]:
-        """Rivers on this terrain, source first, in ``(row, col)`` cell coordinates."""
+        """Rivers on this terrain, source first, in ``(row, col)`` cell coordinates.
+
+        A generator that places rivers may also take ``sources=None``, a second Generator
+        that picks the sources (``rng`` then draws only the shapes)."""
         ...
 
 
@@ -311,11 +325,13 @@ class ShapeRivers:
         self._sample = sample
 
     def generate(self, drainage: Drainage, *, rng: np.random.Generator,
-                 config: RiversConfig) -> list[River]:
+                 config: RiversConfig, sources: np.random.Generator | None = None
+                 ) -> list[River]:
         if config.count == 0:
             return []
         shapes = self._sample(config.count, rng)
-        return place_shapes(shapes, drainage, rng=rng, config=config, generator=self.name)
+        return place_shapes(shapes, drainage, rng=rng if sources is None else sources,
+                            config=config, generator=self.name)
 
 
 def _walk_shapes(walk: Callable, steps: int = 200):
@@ -333,9 +349,11 @@ class DownhillRivers:
     name = "downhill"
 
     def generate(self, drainage: Drainage, *, rng: np.random.Generator,
-                 config: RiversConfig) -> list[River]:
+                 config: RiversConfig, sources: np.random.Generator | None = None
+                 ) -> list[River]:
         min_cells = config.min_length_cells(drainage.cell_size)
-        falls = _pick_sources(drainage, config.count, rng, min_cells)
+        falls = _pick_sources(drainage, config.count, rng if sources is None else sources,
+                              min_cells)
         if not falls:
             return []
         starts = np.array([f[0] for f in falls], np.float64)
@@ -378,13 +396,29 @@ BUILTIN_GENERATORS: dict[str, RiverGenerator] = {
 }
 
 
+#: Entry-point group of river generator plug-ins: entry name = prefix, value = a callable
+#: taking NAME (of ``'PREFIX:NAME'``) and returning a generator.
+ENTRY_POINT_GROUP = "procgen.river_generators"
+
+
+def _entry_points():
+    return importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+def plugin_prefixes() -> list[str]:
+    """Prefixes of the installed river generator plug-ins, e.g. ``['learned']``."""
+    return sorted({ep.name for ep in _entry_points()})
+
+
 def get_generator(spec) -> RiverGenerator:
     """Resolve a generator name (or pass a generator object through).
 
-    ``'learned:NAME'`` loads a pretrained model from the ``learned`` package's models folder,
-    which needs torch (without it, a ``ModuleNotFoundError`` says how to install it). NAME
-    is a plain name (a lower-case letter, then lower-case letters, digits or ``_``), never a
-    path: a model kept elsewhere is passed as a generator object, e.g.
+    ``'PREFIX:NAME'`` asks the plug-in registered as PREFIX in the entry-point group
+    ``procgen.river_generators`` for its generator NAME. ``'learned:NAME'`` loads a
+    pretrained model from the ``learned`` package's models folder, which needs torch
+    (without it, a ``ModuleNotFoundError`` says how to install it). NAME is a plain name
+    (a lower-case letter, then lower-case letters, digits or ``_``), never a path: a model
+    kept elsewhere is passed as a generator object, e.g.
     ``LearnedRivers(name, model=learned.pretrained.load(name, root=folder))``.
 
     Examples
@@ -404,24 +438,42 @@ def get_generator(spec) -> RiverGenerator:
                         f".generate(), got {type(spec).__name__}")
     if spec in BUILTIN_GENERATORS:
         return BUILTIN_GENERATORS[spec]
-    if spec.startswith("learned:"):
-        # Checked before anything is imported or opened: the name picks a file in the
-        # models folder, so it must not be able to name one anywhere else.
+    if ":" in spec:
+        prefix, name = spec.split(":", 1)
+        # Checked before anything is imported or opened: a plug-in may take the name as a
+        # file in its own folder, so it must not be able to name one anywhere else.
         try:
-            check_plain_name("the model name", spec[len("learned:"):])
+            check_plain_name("the model name", name)
         except ValueError as exc:
             raise ValueError(f"rivers={spec!r}: {exc}; a model kept elsewhere is passed as a "
                              f"generator object (see learned.placement.LearnedRivers)") from None
+        found = [ep for ep in _entry_points() if ep.name == prefix]
+        if not found:
+            have = ", ".join(repr(p) for p in plugin_prefixes()) or "none"
+            raise ValueError(f"rivers={spec!r}: no river generator plug-in {prefix!r} is "
+                             f"installed (entry points {ENTRY_POINT_GROUP!r}: {have}); "
+                             f"'learned:NAME' comes with the learned package: "
+                             f"pip install -e \".[learned]\"")
         try:
-            from learned.placement import LearnedRivers
+            make = found[0].load()
         except ImportError as exc:
             if exc.name == "torch":
-                # The learned layer's own error says how to install torch: pass it on.
+                # The plug-in's own error says how to install torch: pass it on.
                 raise ModuleNotFoundError(f"rivers={spec!r}: {exc}", name="torch") from None
-            raise ValueError(f"rivers={spec!r}: learned generators are not available "
+            raise ValueError(f"rivers={spec!r}: the {prefix!r} river generators are not "
+                             f"available ({exc})") from None
+        except AttributeError as exc:       # the entry point names something not there
+            raise ValueError(f"rivers={spec!r}: the {prefix!r} river generators are not "
+                             f"available: entry point {found[0].value!r} is broken "
                              f"({exc})") from None
-        return LearnedRivers(spec.split(":", 1)[1])
-    names = ", ".join(repr(n) for n in [*BUILTIN_GENERATORS, "learned:NAME"])
+        generator = make(name)
+        if not isinstance(generator, RiverGenerator):
+            raise TypeError(f"rivers={spec!r}: plug-in {found[0].value!r} returned "
+                            f"{type(generator).__name__}, not an object with .name and "
+                            f".generate()")
+        return generator
+    names = ", ".join(repr(n) for n in [*BUILTIN_GENERATORS, "PREFIX:NAME (plug-ins: "
+                                        + (", ".join(plugin_prefixes()) or "none") + ")"])
     raise ValueError(f"rivers must be one of {names}, got {spec!r}")
 
 

@@ -313,6 +313,16 @@ def _has_mountains(cfg: TerrainConfig) -> bool:
 
 
 def _field_seed(seed: int, index: int) -> int:
+    """Integer key of noise field ``index`` (0 base, 1 mountain mask, 2 ridges) of the terrain
+    keyed ``seed``.
+
+    The noise kernels hash lattice coordinates with an integer key (splitmix64), and
+    :func:`heightmap` is a pure function of an integer seed and global cell coordinates (so
+    that chunks of one map agree), so keys stay integers here; the pipeline hands the
+    terrain stage a SeedSequence and turns it into an integer once
+    (:func:`procgen.pipeline.terrain_stage`). The hash is the one levels have always used
+    (``tests/data/levels`` pins it).
+    """
     return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0])
 
 

@@ -123,7 +123,8 @@ def test_a_plain_learned_name_reaches_the_learned_layer(monkeypatch):
             self.name = f"learned:{name}"
 
     monkeypatch.setitem(sys.modules, "learned.placement",
-                        types.SimpleNamespace(LearnedRivers=FakeLearned))
+                        types.SimpleNamespace(LearnedRivers=FakeLearned,
+                                              river_generator=FakeLearned))
     assert get_generator("learned:flow_v2").name == "learned:flow_v2" and made == ["flow_v2"]
 
 

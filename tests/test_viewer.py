@@ -100,8 +100,8 @@ def test_staged_generation_equals_generate_level(gen):
     job = vworker.Job(1, (key,), vworker.Layers(), (True,))
     builder = vworker.Builder()
     plan = builder.plan(job)
-    assert [s for s, _, _ in plan] == ["terrain", "hydrology", "rivers", "carving", "render",
-                                       "tiles"]
+    assert [s for s, _, _ in plan] == ["terrain", "hydrology", "rivers", "carve", "biomes",
+                                       "render", "tiles"]
     stages = []
     (result,) = builder.run(job, stages.append, lambda: False)
     assert stages == list(range(len(plan) + 1))  # each stage's start, then "finished"
@@ -134,7 +134,7 @@ def test_second_generator_reuses_terrain_and_drainage():
     builder.run(vworker.Job(1, (keys[0],), vworker.Layers(), (True,)), lambda i: None,
                 lambda: False)
     plan = [s for s, _, _ in builder.plan(vworker.Job(2, (keys[1],), vworker.Layers(), (True,)))]
-    assert plan == ["rivers", "carving", "render", "tiles"]
+    assert plan == ["rivers", "carve", "biomes", "render", "tiles"]
     plan = [s for s, _, _ in builder.plan(vworker.Job(3, (keys[0],), vworker.Layers(
         contours=True), (False,)))]
     assert plan == ["render", "tiles"]  # a layer change only re-renders
@@ -416,7 +416,13 @@ def test_learned_generators_are_listed_and_selectable(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "learned.pretrained",
                         _fake_module("learned.pretrained", available=lambda: ["tiny", "ar"]))
     monkeypatch.setitem(sys.modules, "learned.placement",
-                        _fake_module("learned.placement", LearnedRivers=_FakeLearnedRivers))
+                        _fake_module("learned.placement", LearnedRivers=_FakeLearnedRivers,
+                                     river_generator=_FakeLearnedRivers))
+    # procgen finds 'learned:NAME' through the entry points, installed or not
+    import importlib.metadata
+    import procgen.rivers
+    monkeypatch.setattr(procgen.rivers, "_entry_points", lambda: [importlib.metadata.EntryPoint(
+        "learned", "learned.placement:river_generator", procgen.rivers.ENTRY_POINT_GROUP)])
     explorer = Explorer(out=tmp_path, **SMALL)
     try:
         explorer.wait_idle(30)
@@ -444,7 +450,8 @@ def test_generation_error_is_reported_not_fatal(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("river stage exploded")
 
-    monkeypatch.setattr(vworker, "rivers_stage", boom)
+    import procgen.pipeline
+    monkeypatch.setattr(procgen.pipeline, "rivers_stage", boom)
     explorer = Explorer(out=tmp_path, **SMALL)
     try:
         explorer.wait_idle(30)

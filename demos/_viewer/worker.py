@@ -8,9 +8,10 @@ depression fill holds it for about 2 s), so a worker *thread* would freeze the w
 long. A spawned child process keeps the window at full frame rate; the thread backend is kept
 for tests and for platforms where a child process cannot start.
 
-The child keeps the terrain and drainage of the last maps, so choosing another river
-generator on the same seed only reruns the river stage, carving and rendering. The stages
-mirror :func:`procgen.generate_level` call for call (a test pins the arrays as identical).
+Levels are made by :func:`procgen.pipeline.run`, the pipeline :func:`procgen.generate_level`
+runs, with a :class:`~procgen.pipeline.StageCache`: the child keeps the terrain and drainage
+of the last maps, so choosing another river generator on the same seed only reruns the
+rivers, carve and biomes stages and rendering.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from learned._torch import CPU_INDEX, TORCH_PIN
 
-__all__ = ["Layers", "LevelKey", "Job", "PaneResult", "Builder", "terrain_stage", "rivers_stage",
-           "render_layers", "contour_mask", "mip_pyramid", "river_index", "discover_learned",
+__all__ = ["Layers", "LevelKey", "Job", "PaneResult", "Builder", "render_layers", "contour_mask", "mip_pyramid", "river_index", "discover_learned",
            "ThreadWorker", "ProcessWorker", "make_worker", "RIVER_COLOUR", "TORCH_MESSAGE", "DIED"]
 
 #: River colour of :func:`procgen.render.render_map` (its default), used by every layer mix.
@@ -47,22 +47,10 @@ DIED = "the worker process died"
 #: Expected seconds per million cells of each stage on a 2-core machine (measured on a
 #: 4096 x 4096 continent); the worker refines them as it goes, and the progress bar uses them
 #: to move smoothly within a stage.
-_RATES = {"terrain": 0.2, "hydrology": 0.3, "rivers": 0.1, "carving": 0.45,
+_RATES = {"terrain": 0.2, "hydrology": 0.3, "rivers": 0.1, "carve": 0.3, "biomes": 0.15,
           "render": 0.08, "tiles": 0.07}
-
-
-def _finish_label() -> str:
-    """Name of the stage after the rivers: carving, plus whatever the Level derives itself
-    when it is built (biomes, where procgen has them)."""
-    from dataclasses import fields as _fields
-
-    from procgen.level import Level
-
-    derived = [f.name for f in _fields(Level) if f.init and f.default is None]
-    return ", ".join(["carving", *derived])
-
-
-_FINISH = _finish_label()
+#: Progress-bar labels of the pipeline's stages (procgen.pipeline.STAGES).
+_LABELS = {"carve": "carving"}
 
 
 @dataclass(frozen=True)
@@ -117,33 +105,15 @@ class PaneResult:
 
 
 # -- the stages ------------------------------------------------------------------------------
-def _config_and_generator(key: LevelKey):
+def _context(key: LevelKey):
+    """The pipeline context and config of a key (the river generator is resolved by the
+    pipeline itself)."""
     from procgen.level import LevelConfig
-    from procgen.rivers import get_generator
+    from procgen.pipeline import context
 
-    config = LevelConfig.from_preset(key.preset)
-    generator = get_generator(key.generator)
-    if generator.name != config.rivers.generator:
-        config = replace(config, rivers=replace(config.rivers, generator=generator.name))
-    return config, generator
-
-
-def terrain_stage(key: LevelKey, config) -> np.ndarray:
-    """The terrain stage of :func:`procgen.generate_level`: heights in metres."""
-    from procgen import terrain
-    from procgen.level import stage_seed
-
-    return terrain.heightmap((key.size, key.size), config=config.terrain,
-                             cell_size=key.cell_size, seed=stage_seed(key.seed, "terrain"),
-                             max_cells=None)
-
-
-def rivers_stage(key: LevelKey, drainage, config, generator) -> list:
-    """The rivers stage of :func:`procgen.generate_level`, with the stage's own stream."""
-    from procgen.level import stage_seed
-
-    rng = np.random.Generator(np.random.PCG64(stage_seed(key.seed, "rivers")))
-    return list(generator.generate(drainage, rng=rng, config=config.rivers))
+    ctx = context(seed=key.seed, shape=(key.size, key.size), cell_size=key.cell_size,
+                  max_cells=None)
+    return ctx, LevelConfig.from_preset(key.preset)
 
 
 def contour_mask(height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -274,33 +244,35 @@ class Superseded(Exception):
 
 
 class Builder:
-    """Runs jobs, caching drainages and levels between them (one per worker)."""
+    """Runs jobs, caching terrain, drainage and levels between them (one per worker)."""
 
     def __init__(self, *, drainages: int = 2, levels: int = 4):
-        self._drainages: OrderedDict = OrderedDict()
-        self._levels: OrderedDict = OrderedDict()
-        self._max = (drainages, levels)
-        self.rates = dict(_RATES)
+        from procgen.pipeline import StageCache
 
-    @staticmethod
-    def _touch(cache: OrderedDict, key, value, limit):
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > limit:
-            cache.popitem(last=False)
+        self._stages = StageCache(drainages)
+        self._levels: OrderedDict = OrderedDict()
+        self._max_levels = levels
+        self.rates = dict(_RATES)
 
     def plan(self, job: Job) -> list[tuple[str, str, float]]:
         """``(stage, label, expected seconds)`` for each stage the job will run."""
+        from procgen.pipeline import STAGES, StageCache
+
         stages = []
-        need_terrain, planned = set(), set()
+        cached, planned = set(), set()
         for key in job.keys:
             if key in self._levels or key in planned:
                 continue
             planned.add(key)
-            if key.terrain not in self._drainages and key.terrain not in need_terrain:
-                need_terrain.add(key.terrain)
-                stages += [("terrain", "terrain"), ("hydrology", "hydrology")]
-            stages += [("rivers", f"rivers: {key.generator}"), ("carving", _FINISH)]
+            ctx, config = _context(key)
+            grid = StageCache.key(ctx, config)
+            skip = grid in self._stages or grid in cached
+            cached.add(grid)
+            for name in STAGES:
+                if skip and name in ("terrain", "hydrology"):
+                    continue
+                label = f"rivers: {key.generator}" if name == "rivers" else _LABELS.get(name, name)
+                stages.append((name, label))
         for i, _ in enumerate(job.keys):
             part = f" ({i + 1}/{len(job.keys)})" if len(job.keys) > 1 else ""
             stages += [("render", "rendering" + part), ("tiles", "tiles" + part)]
@@ -310,9 +282,8 @@ class Builder:
     def run(self, job: Job, report, cancelled) -> list[PaneResult]:
         """Run ``job``; ``report(stage_number)`` marks each stage start; ``cancelled()`` asks
         whether a newer job is waiting (checked between stages)."""
-        from procgen.hydrology import drain
-        from procgen.level import Level
-        from procgen.rivers import carve_rivers
+        from procgen.level import level_from
+        from procgen.pipeline import run as run_pipeline
 
         stage = [0]
         mcells = job.keys[0].size ** 2 / 1e6
@@ -334,23 +305,14 @@ class Builder:
             if key in self._levels:
                 self._levels.move_to_end(key)
                 continue
-            config, generator = _config_and_generator(key)
-            drainage = self._drainages.get(key.terrain)
-            if drainage is None:
-                begin("terrain")
-                height = terrain_stage(key, config)
-                begin("hydrology")
-                drainage = drain(height, cell_size=key.cell_size, config=config.hydrology)
-                self._touch(self._drainages, key.terrain, drainage, self._max[0])
-            begin("rivers")
-            rivers = rivers_stage(key, drainage, config, generator)
-            begin("carving")
-            height = carve_rivers(drainage.height.copy(), rivers, cell_size=key.cell_size,
-                                  config=config.rivers)
-            # Like generate_level; layers the Level derives itself (biomes) are left to it.
-            level = Level(config=config, seed=key.seed, cell_size=key.cell_size, height=height,
-                          water=drainage.water, lakes=drainage.lakes, rivers=rivers)
-            self._touch(self._levels, key, (level, river_index(level)), self._max[1])
+            ctx, config = _context(key)
+            out = run_pipeline(ctx, config, rivers=key.generator, cache=self._stages,
+                               on_stage=begin)
+            level = level_from(ctx, out)
+            self._levels[key] = (level, river_index(level))
+            self._levels.move_to_end(key)
+            while len(self._levels) > self._max_levels:
+                self._levels.popitem(last=False)
         for key, send in zip(job.keys, job.send_level):
             level, index = self._levels[key]
             begin("render")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ._torch import torch
 from torch import nn
 
-from . import data as _data
+from . import _rivers as _data
 
 __all__ = ["Conditioned"]
 

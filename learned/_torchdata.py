@@ -13,7 +13,7 @@ import numpy as np
 from ._torch import torch
 from torch.utils.data import Dataset
 
-from . import data as _data
+from . import _rivers as _data
 
 __all__ = ["RiverDataset"]
 

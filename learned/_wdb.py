@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from procgen import paths as _paths
+
+from ._progress import Progress
 
 __all__ = ["BuildConfig", "Progress", "data_files", "read_segments", "stitch", "project",
            "smooth", "smooth_resample", "tile_of", "split_of_tile", "SPLITS", "R_EARTH_KM"]
@@ -84,64 +84,6 @@ class BuildConfig:
     tile_deg: float = 10.0
     split_salt: str = "wdb2-rivers-v1"
     split_fractions: tuple = (0.8, 0.1, 0.1)
-
-
-# -- progress ----------------------------------------------------------------------------------
-class Progress:
-    """A small text progress bar on stderr (no tqdm).
-
-    Parameters
-    ----------
-    total : int
-        Number of steps.
-    label : str
-        Shown before the bar.
-    enabled : bool, optional
-        False makes every call a no-op. Default True.
-    stream : file, optional
-        Default ``sys.stderr``.
-
-    Examples
-    --------
-    >>> import io
-    >>> buf = io.StringIO()
-    >>> bar = Progress(4, "demo", stream=buf, every=0.0)
-    >>> for _ in range(4):
-    ...     bar.update()
-    >>> bar.close()
-    >>> buf.getvalue().splitlines()[-1].startswith("demo [##############################] 4/4")
-    True
-    """
-
-    def __init__(self, total: int, label: str, *, enabled: bool = True, stream=None,
-                 width: int = 30, every: float = 0.1):
-        self.total, self.label, self.enabled = max(int(total), 1), label, enabled
-        self.stream = sys.stderr if stream is None else stream
-        self.width, self.every = width, every
-        self.done, self.t0, self.last = 0, time.monotonic(), -math.inf
-        self.drawn = -1
-
-    def update(self, k: int = 1):
-        self.done += k
-        now = time.monotonic()
-        if self.enabled and (now - self.last >= self.every or self.done >= self.total):
-            self.last = now
-            self._draw(now)
-
-    def _draw(self, now):
-        self.drawn = self.done
-        frac = min(self.done / self.total, 1.0)
-        fill = int(round(frac * self.width))
-        self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (self.width - fill)}] "
-                          f"{self.done}/{self.total} {now - self.t0:5.1f}s")
-        self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            if self.drawn != self.done:
-                self._draw(time.monotonic())
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -587,8 +529,8 @@ QUANTA = {
 def quantise(values, quantum: float) -> np.ndarray:
     """``values`` rounded to the nearest multiple of ``quantum``, as float32 (exact there).
 
-    >>> quantise([0.1, -2.5e-7], 2.0 ** -20)
-    array([ 1.0000038e-01, -1.9073486e-07], dtype=float32)
+    >>> quantise([0.1, -2.5e-6], 2.0 ** -20)       # -2.5e-6 is -2.62 quanta: -3 of them
+    array([ 1.0000038e-01, -2.8610229e-06], dtype=float32)
     """
     return (np.round(np.asarray(values, dtype=np.float64) / quantum) * quantum).astype(np.float32)
 

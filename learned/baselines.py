@@ -4,7 +4,13 @@ Each baseline is a ``torch.nn.Module`` with the interface of every river model (
 ``loss(batch)``, ``sample(n, y=None, *, generator=None)`` -> ``(n, T-2)`` turning angles in
 (-pi, pi], and ``log_prob(x, y)`` -> ``(B,)`` log-likelihood ``log p(x | y)`` of each river's
 T-2 turning angles, in nats (y required, as for every model, even where the baseline ignores
-it). ``cls.fit(x, y)`` fits one by maximum likelihood.
+it). Every baseline is fitted the same way, by maximum likelihood::
+
+    model = cls.fit(x, y, **options)     # x (N, T-2) angles, y (N, 2) their encoded conditions
+
+(y is required even where the likelihood ignores it: it is the bank that ``sample(n)`` draws
+conditions from). The contract the loop and the evaluation read (``likelihood = 'exact'``)
+is :class:`learned._contract.RiverContract`.
 
 * :class:`CoinFlip` -- the coin-flip walker made continuous: i.i.d. von Mises turning angles.
   MLE in closed form (mean direction) plus a 1-D Newton solve (concentration).
@@ -19,7 +25,7 @@ it). ``cls.fit(x, y)`` fits one by maximum likelihood.
 >>> from learned.baselines import CoinFlip
 >>> from learned.data import load_rivers
 >>> train = load_rivers("train")
->>> model = CoinFlip.fit(torch.from_numpy(train.turns))
+>>> model = CoinFlip.fit(torch.from_numpy(train.turns), torch.from_numpy(train.y))
 >>> 5.0 < model.kappa.item() < 15.0
 True
 >>> model.sample(2, generator=torch.Generator().manual_seed(0)).shape
@@ -33,8 +39,9 @@ import math
 from ._torch import torch
 from torch import nn
 
-from . import data as _data
-from ._conditions import Conditioned
+from . import _rivers as _data
+from ._contract import RiverContract, wrap_angle
+from ._progress import Progress
 
 __all__ = ["CoinFlip", "FergusonAR2", "SineCurve", "BASELINES", "wrap_angle",
            "omega_from_sinuosity", "canonical_heading", "table", "format_table"]
@@ -43,18 +50,6 @@ __all__ = ["CoinFlip", "FergusonAR2", "SineCurve", "BASELINES", "wrap_angle",
 #: sinuosity -> infinity.
 J0_ZERO = 2.404825557695773
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def wrap_angle(x: torch.Tensor) -> torch.Tensor:
-    """Angles into (-pi, pi] (values already there are returned unchanged).
-
-    >>> import torch
-    >>> wrap_angle(torch.tensor([0.5, 4.0, -math.pi, 7.0])).tolist()  # doctest: +ELLIPSIS
-    [0.5, -2.28318..., 3.14159..., 0.71681...]
-    """
-    out = torch.remainder(x + math.pi, 2.0 * math.pi) - math.pi
-    out = torch.where(out <= -math.pi, out + 2.0 * math.pi, out)
-    return torch.where((x > -math.pi) & (x <= math.pi), x, out)
 
 
 def omega_from_sinuosity(sinuosity) -> torch.Tensor:
@@ -98,7 +93,7 @@ def canonical_heading(x: torch.Tensor) -> torch.Tensor:
 
 
 # -- shared machinery --------------------------------------------------------------------------
-class _Baseline(Conditioned):
+class _Baseline(RiverContract):
     """Conditions, the training bank of y, the loss and the sampling wrapper."""
 
     name = "baseline"
@@ -210,7 +205,7 @@ class CoinFlip(_Baseline):
         return self.log_kappa.exp()
 
     @classmethod
-    def fit(cls, x, y=None):
+    def fit(cls, x, y):
         """Maximum likelihood: ``mu`` = the circular mean (closed form); ``kappa`` solves
         ``I1(kappa) / I0(kappa) = R``, the mean resultant length (Newton's method from Best &
         Fisher's approximation)."""
@@ -365,7 +360,7 @@ class FergusonAR2(_Baseline):
         return (float(phi[0]), float(phi[1])), float(resid.pow(2).mean().sqrt())
 
     @classmethod
-    def fit(cls, x, y=None, *, method: str = "mle", on: str = "heading"):
+    def fit(cls, x, y, *, method: str = "mle", on: str = "heading"):
         """Fit by least squares (``method='ls'``) or by exact maximum likelihood
         (``'mle'``, the default).
 
@@ -558,7 +553,7 @@ class SineCurve(_Baseline):
                 f"top M (steps:weight) {tops}")
 
 
-#: The registry: name -> class; each has ``cls.fit(x, y)``.
+#: The registry: name -> class; each is fitted by ``cls.fit(x, y, **options)``.
 BASELINES = {"coin_flip": CoinFlip, "ar2_heading": FergusonAR2, "sine_curve": SineCurve}
 
 
@@ -582,7 +577,6 @@ def table(x_train, y_train, x_test, y_test, *, progress: bool = False) -> list[d
         ("ar2_turn", lambda: FergusonAR2.fit(x_train, y_train, on="turn"), False),
         ("sine_curve", lambda: SineCurve.fit(x_train, y_train), True),
     ]
-    from ._wdb import Progress
     rows = []
     bar = Progress(len(fits), "baselines", enabled=progress)
     for name, make, show in fits:

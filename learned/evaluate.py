@@ -41,27 +41,20 @@ from procgen._io import atomic_write, atomic_write_many
 
 from . import _metrics as M
 from . import pretrained
-from ._wdb import Progress
+from ._contract import likelihood_score
+from ._progress import Progress
+from ._rivers import turns_to_canonical
 from .models import BASELINES, LEARNED, decode_y
-from .placement import turns_to_canonical
-from .train import (default_source, evaluate_nll, evaluate_nll_estimate,
-                    load_split, set_threads)
+from .train import default_source, load_split, set_threads
 
 __all__ = ["evaluate_model", "reference_row", "fit_baseline", "markdown_table", "gallery",
            "StageProgress", "REFERENCE_STAGES", "MODEL_STAGES", "main"]
 
 
 def fit_baseline(cls, x, y):
-    """A baseline fitted to the training data, whichever fitting API its class offers."""
-    if hasattr(cls, "fit"):
-        try:
-            return cls.fit(x, y)
-        except TypeError:
-            return cls.fit(x)
-    model = cls()
-    if hasattr(model, "fit"):
-        model.fit(x, y)
-    return model
+    """A baseline fitted to the training data: ``cls.fit(x, y)``, the one signature every
+    baseline has (``learned.baselines``)."""
+    return cls.fit(x, y)
 
 
 def _sample(model, n, y, seed, batch=4096):
@@ -140,13 +133,9 @@ def evaluate_model(model, x_test, y_test, x_train, ref, *, seed=0, stage=None) -
     row = {}
     # exact where the family has a likelihood; an importance-weighted estimate (K = 1000)
     # where it only has a bound (VAE); none at all otherwise (GAN): never a made-up number
-    row["nll"], row["nll_kind"] = None, None
+    # (read from the model's declared likelihood)
     stage("NLL")
-    if hasattr(model, "log_prob"):
-        row["nll"], row["nll_kind"] = evaluate_nll(model, x_test, y_test), "exact"
-    elif hasattr(model, "log_prob_estimate"):
-        row["nll"] = evaluate_nll_estimate(model, x_test, y_test, k=IWAE_K, seed=seed)
-        row["nll_kind"] = "estimate"
+    row["nll"], row["nll_kind"] = likelihood_score(model, x_test, y_test, k=IWAE_K, seed=seed)
     n = len(x_test)
     stage("sampling")
     fake = _sample(model, n, y_test, seed)
@@ -254,7 +243,7 @@ def gallery(real, samples: dict, path, *, rows: int = 6, cell: int = 110):
 
 
 class StageProgress:
-    """A progress bar over named stages on stderr (:class:`learned._wdb.Progress`): the bar
+    """A progress bar over named stages on stderr (:class:`learned._progress.Progress`): the bar
     counts finished stages, its label names the one running.
 
     Call it with each stage's name as the stage starts; :meth:`note` prints a line (to

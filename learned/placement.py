@@ -1,6 +1,9 @@
 """Learned river shapes placed in Levels: the river-generator protocol for learned models.
 
-``procgen.generate_level(..., rivers="learned:flow")`` builds ``LearnedRivers("flow")``: it
+``learned`` registers :func:`river_generator` under the entry-point group
+``procgen.river_generators`` (name ``learned``), so ``procgen`` finds it without importing
+``learned``: ``procgen.generate_level(..., rivers="learned:flow")`` calls
+``river_generator("flow")``, which builds ``LearnedRivers("flow")``: it
 samples turning angles from the pretrained model for a requested sinuosity and length (or
 from the data's own distribution of them), turns them into canonical shapes (start at the
 origin, end at (1, 0)) and puts them on the terrain with ``procgen.rivers.place_shapes``, so
@@ -12,27 +15,23 @@ from __future__ import annotations
 import numpy as np
 from ._torch import torch
 
-from procgen import paths as _paths
 from procgen.rivers import place_shapes
 
 from . import pretrained
+from ._rivers import turns_to_canonical
 
-__all__ = ["LearnedRivers", "turns_to_canonical"]
+__all__ = ["LearnedRivers", "river_generator"]
 
 
-def turns_to_canonical(turns) -> np.ndarray:
-    """(n, T-2) turning angles -> (n, T, 2) canonical ``(x, y)`` shapes (equal steps).
+def river_generator(name: str) -> "LearnedRivers":
+    """The river generator of the spec ``'learned:NAME'``: ``LearnedRivers(name)``, the
+    pretrained model ``name`` (the entry point ``procgen.river_generators`` names this).
 
-    A shape whose end returns to its start has no chord; it becomes a straight line.
+    Raises ``ValueError`` for a name that is not a plain name, ``FileNotFoundError`` (listing
+    the available ones) for a name with no model, and ``ModuleNotFoundError`` (naming the
+    install command) without torch.
     """
-    t = np.asarray(turns, np.float64)
-    xy = _paths.canonical(_paths.angles_to_path(t))
-    bad = ~np.all(np.isfinite(xy), axis=(1, 2))
-    if bad.any():
-        line = np.zeros((t.shape[1] + 2, 2))
-        line[:, 0] = np.linspace(0.0, 1.0, t.shape[1] + 2)
-        xy[bad] = line
-    return xy
+    return LearnedRivers(name)
 
 
 class LearnedRivers:

@@ -8,10 +8,12 @@
 The loop minimises ``model.loss((x, y))`` with Adam (cosine learning-rate decay by epoch),
 computes the validation NLL (nats per turning angle) after every epoch, keeps the best
 weights and stops early when the validation NLL has not improved for ``patience`` epochs.
-Families trained otherwise (a GAN's two players, losses that draw noise) or scored otherwise
-(a VAE's negative ELBO, a GAN's sample statistics) plug in through optional model hooks,
-``make_optimizer``, ``train_step`` and ``validation_score`` (see ``_hooks``); the CSV and
-the card then name the score honestly (``val_neg_elbo``, not ``val_nll``).
+The loop meets the model only through the contract every model keeps
+(:class:`learned._contract.RiverContract`): ``make_optimizer``, ``train_step`` (the one
+public training step), ``validation_score`` with its ``validation_name``, and the declared
+``likelihood``. Families trained otherwise (a GAN's two players, losses that draw noise) or
+scored otherwise (a VAE's negative ELBO, a GAN's sample statistics) override them; the CSV
+and the card then name the score honestly (``val_neg_elbo``, not ``val_nll``).
 
 Everything that decides the result lives in one checkpoint, written atomically (temp file,
 then ``os.replace``) every ``checkpoint_every`` seconds, at every epoch end when asked, and
@@ -36,7 +38,6 @@ import hashlib
 import io
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ from ._torch import torch
 
 from procgen._io import atomic_write, atomic_write_many
 
+from ._contract import ESTIMATE, likelihood_score
+from ._contract import nll_estimate_per_angle as evaluate_nll_estimate
+from ._contract import nll_per_angle as evaluate_nll
+from ._progress import Progress
 from .models import MODELS, encode_y, get_model_class
 
 __all__ = ["TrainConfig", "load_split", "synthetic_rivers", "build_model", "train",
@@ -143,17 +148,6 @@ def build_model(name: str, config, *, seed: int):
         return get_model_class(name)(config)
 
 
-@torch.no_grad()
-def evaluate_nll(model, turns, y, *, batch_size: int = 1024) -> float:
-    """Mean negative log-likelihood of (turns, y) in nats per turning angle."""
-    model.eval()
-    total = 0.0
-    for i in range(0, len(turns), batch_size):
-        total += float(-model.log_prob(turns[i:i + batch_size], y[i:i + batch_size]).double()
-                       .sum())
-    return total / (len(turns) * turns.shape[1])
-
-
 # -- the loop ----------------------------------------------------------------------------------
 @dataclass
 class TrainConfig:
@@ -225,56 +219,23 @@ def _log_fields(val_name: str) -> list[str]:
             "elapsed_s"]
 
 
-def _hooks(model):
-    """Optional model hooks of the loop: (make_optimizer, train_step, validation_score,
-    validation name).
-
-    * ``make_optimizer(*, lr, weight_decay)`` -> an optimizer (default: one Adam); a param
-      group's ``lr_scale`` multiplies the scheduled learning rate.
-    * ``train_step(batch, optimizer, *, generator, grad_clip)`` -> the batch loss as a float,
-      after the model has updated itself (default: minimise ``model.loss(batch)``). Its
-      ``generator`` is seeded from (seed, global step), so a resumed run draws the same noise.
-    * ``validation_score(x, y)`` -> float, lower is better, used for early stopping and the
-      best weights, logged as ``val_<validation_name>`` (default: the validation NLL).
-    """
-    score_fn = getattr(model, "validation_score", None)
-    name = getattr(model, "validation_name", "score") if score_fn is not None else "nll"
-    return (getattr(model, "make_optimizer", None), getattr(model, "train_step", None),
-            score_fn, name)
-
-
 def _step_generator(seed: int, step: int) -> torch.Generator:
     """The noise source of one training step: a pure function of (seed, step)."""
     return torch.Generator().manual_seed((seed + 3) * 1_000_000_007 + step)
 
 
-@torch.no_grad()
-def evaluate_nll_estimate(model, turns, y, *, k: int = 1000, batch_size: int = 64,
-                          seed: int = 0) -> float:
-    """Mean of ``-model.log_prob_estimate`` in nats per turning angle (K importance samples;
-    for an IWAE estimate, an upper bound on the true NLL in expectation)."""
-    model.eval()
-    gen = torch.Generator().manual_seed(seed)
-    total = 0.0
-    for i in range(0, len(turns), batch_size):
-        total += float(-model.log_prob_estimate(turns[i:i + batch_size], y[i:i + batch_size],
-                                                k=k, generator=gen).double().sum())
-    return total / (len(turns) * turns.shape[1])
-
-
-def _card_metrics(model, val_name, best_val, x_te, y_te) -> dict:
-    if val_name == "nll":
-        return {"val_nll_per_angle": best_val,
-                "test_nll_per_angle": evaluate_nll(model, x_te, y_te)}
-    out = {f"val_{val_name}": best_val}
-    if hasattr(model, "log_prob"):
-        out["test_nll_per_angle"] = evaluate_nll(model, x_te, y_te)
-    elif hasattr(model, "log_prob_estimate"):
-        out["test_nll_per_angle_estimate"] = evaluate_nll_estimate(model, x_te, y_te, k=1000)
+def _card_metrics(model, best_val, x_te, y_te) -> dict:
+    """The card's scores: the best validation score under its own name, and the test NLL
+    as the model's declared ``likelihood`` allows (exact, estimated, or None)."""
+    name = model.validation_name
+    out = {"val_nll_per_angle" if name == "nll" else f"val_{name}": best_val}
+    nll, kind = likelihood_score(model, x_te, y_te, k=1000)
+    if kind == ESTIMATE:
+        out["test_nll_per_angle_estimate"] = nll
         out["nll_estimate_method"] = ("importance-weighted (IWAE), K=1000: an estimate, in "
                                       "expectation an upper bound on the true NLL")
     else:
-        out["test_nll_per_angle"] = None      # this family has no likelihood
+        out["test_nll_per_angle"] = nll       # None: this family has no likelihood
     return out
 
 
@@ -282,25 +243,6 @@ def _score_text(v: float) -> str:
     """A validation score for the progress line: ``—`` until one exists (the best score
     starts at inf, which is no score), else 4 decimals (``nan`` if training diverged)."""
     return "—" if v == math.inf else f"{v:.4f}"
-
-
-class _Progress:
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.last = -math.inf           # the first update is always drawn
-
-    def update(self, text: str, force=False):
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if force or now - self.last > 0.5:
-            self.last = now
-            sys.stderr.write("\r" + text[:150].ljust(100))
-            sys.stderr.flush()
-
-    def close(self):
-        if self.enabled:
-            sys.stderr.write("\n")
 
 
 def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
@@ -319,12 +261,10 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
     mcfg = model_config(name, n_turns, cfg.model_config)
     model = build_model(name, mcfg, seed=cfg.seed)
     model.fit_data(x_tr, y_tr, generator=torch.Generator().manual_seed(cfg.seed + 1))
-    # Hooks for families not trained by "minimise model.loss(batch) with one Adam" (GANs,
-    # losses that draw noise) or not scored by a validation NLL; see _hooks().
-    make_opt, step_fn, score_fn, val_name = _hooks(model)
-    opt = (make_opt(lr=cfg.lr, weight_decay=cfg.weight_decay) if make_opt is not None else
-           torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay))
-    log_fields = _log_fields(val_name)
+    # the contract: families not trained by "minimise model.loss(batch) with one Adam"
+    # (GANs, losses that draw noise) or not scored by a validation NLL override these
+    opt = model.make_optimizer(lr=cfg.lr, weight_decay=cfg.weight_decay)
+    log_fields = _log_fields(model.validation_name)
     data_gen = torch.Generator().manual_seed(cfg.seed + 2)
 
     ckpt_path, log_path = work / f"{name}.ckpt", work / f"{name}.csv"
@@ -357,10 +297,11 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
 
     n = len(x_tr)
     steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
-    bar = _Progress(progress)
+    bar = Progress(cfg.max_epochs * steps_per_epoch, name, enabled=progress, every=0.5)
+    bar.done = st["global_step"]
     t_start = time.monotonic() - st["elapsed"]
     last_ckpt = time.monotonic()
-    val_nll = float("nan")
+    val_score = float("nan")
     while not st["done"]:
         epoch = st["epoch"]
         frac = epoch / max(1, cfg.max_epochs)
@@ -373,39 +314,32 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
         model.train()
         for i in range(st["step_in_epoch"], steps_per_epoch):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            if step_fn is not None:
-                loss_value = step_fn((x_tr[idx], y_tr[idx]), opt, grad_clip=cfg.grad_clip,
-                                     generator=_step_generator(cfg.seed, st["global_step"]))
-            else:
-                loss_value = model._descend(model.loss((x_tr[idx], y_tr[idx])), opt,
-                                            cfg.grad_clip)
+            loss_value = model.train_step((x_tr[idx], y_tr[idx]), opt, grad_clip=cfg.grad_clip,
+                                          generator=_step_generator(cfg.seed, st["global_step"]))
             st["loss_sum"] += loss_value
             st["n_batches"] += 1
             st["step_in_epoch"] = i + 1
             st["global_step"] += 1
             st["elapsed"] = time.monotonic() - t_start
-            bar.update(f"{name} epoch {epoch + 1}/{cfg.max_epochs} step {i + 1}/"
+            bar.update(text=f"epoch {epoch + 1}/{cfg.max_epochs} step {i + 1}/"
                        f"{steps_per_epoch} loss {st['loss_sum'] / st['n_batches']:.4f} "
-                       f"best val {_score_text(st['best_val'])} {st['elapsed']:.0f}s")
+                       f"best val {_score_text(st['best_val'])}")
             if ((cfg.checkpoint_every_steps and st["global_step"] % cfg.checkpoint_every_steps
                  == 0) or time.monotonic() - last_ckpt > cfg.checkpoint_every):
                 checkpoint()
                 last_ckpt = time.monotonic()
         # end of epoch: validate, early stopping, log
-        if score_fn is None:
-            val_nll = evaluate_nll(model, x_va, y_va)
-        else:                      # not an NLL: logged as val_<validation_name>
-            model.eval()
-            val_nll = float(score_fn(x_va, y_va))
-        if val_nll < st["best_val"] - 1e-5:
-            st["best_val"], st["bad_epochs"] = val_nll, 0
+        model.eval()              # an NLL, or a score logged as val_<validation_name>
+        val_score = float(model.validation_score(x_va, y_va))
+        if val_score < st["best_val"] - 1e-5:
+            st["best_val"], st["bad_epochs"] = val_score, 0
             st["best_state"] = copy.deepcopy(model.state_dict())
         else:
             st["bad_epochs"] += 1
         st["elapsed"] = time.monotonic() - t_start
         row = dict(epoch=epoch + 1, step=st["global_step"],
                    train_loss=f"{st['loss_sum'] / max(1, st['n_batches']):.6f}",
-                   **{log_fields[3]: f"{val_nll:.6f}", log_fields[4]: f"{st['best_val']:.6f}"},
+                   **{log_fields[3]: f"{val_score:.6f}", log_fields[4]: f"{st['best_val']:.6f}"},
                    lr=f"{lr:.6g}", elapsed_s=f"{st['elapsed']:.1f}")
         with open(log_path, "a", newline="") as f:
             csv.DictWriter(f, log_fields).writerow(row)
@@ -414,11 +348,9 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
         st["epoch_start_gen"] = data_gen.get_state()
         st["done"] = (st["epoch"] >= cfg.max_epochs or st["bad_epochs"] >= cfg.patience
                       or (cfg.time_limit > 0 and st["elapsed"] > cfg.time_limit)
-                      or not math.isfinite(val_nll))
-        bar.update(f"{name} epoch {epoch + 1}/{cfg.max_epochs} loss {row['train_loss']} "
-                   f"val {val_nll:.4f} best {_score_text(st['best_val'])} "
-                   f"{st['elapsed']:.0f}s",
-                   force=True)
+                      or not math.isfinite(val_score))
+        bar.update(0, text=f"epoch {epoch + 1}/{cfg.max_epochs} loss {row['train_loss']} "
+                   f"val {val_score:.4f} best {_score_text(st['best_val'])}", force=True)
         if cfg.checkpoint_every_steps or st["done"]:
             checkpoint()
             last_ckpt = time.monotonic()
@@ -435,7 +367,7 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
         "train_config": dataclasses.asdict(cfg),
         "data": {"source": source, "n_train": len(x_tr), "n_turns": n_turns,
                  "checksum": data_checksum(x_tr, y_tr)},
-        "metrics": _card_metrics(model, val_name, st["best_val"], x_te, y_te),
+        "metrics": _card_metrics(model, st["best_val"], x_te, y_te),
         "training": {"epochs": st["epoch"], "steps": st["global_step"],
                      "time_s": round(st["elapsed"], 1), "torch": torch.__version__,
                      "threads": torch.get_num_threads()},

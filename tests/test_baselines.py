@@ -109,7 +109,7 @@ def test_sample_distribution_matches_log_prob_monte_carlo():
 def test_von_mises_fit_solves_the_likelihood_equations():
     m0 = B.CoinFlip(1, mu=0.3, kappa=6.0)
     x = m0.sample(50_000, generator=torch.Generator().manual_seed(1)).double()
-    m = B.CoinFlip.fit(x)
+    m = B.CoinFlip.fit(x, None)          # y only fills the bank for y=None sampling
     r = float(torch.hypot(torch.cos(x).mean(), torch.sin(x).mean()))
     assert float(B._bessel_ratio(m.kappa.detach())) == pytest.approx(r, rel=1e-10)
     assert float(m.mu.detach()) == pytest.approx(0.3, abs=0.01)

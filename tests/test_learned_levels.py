@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 from procgen import generate_level  # noqa: E402
 from procgen.rivers import RiverGenerator, get_generator  # noqa: E402
 from learned import pretrained  # noqa: E402
-from learned.placement import LearnedRivers, turns_to_canonical  # noqa: E402
+from learned.data import turns_to_canonical  # noqa: E402
+from learned.placement import LearnedRivers, river_generator  # noqa: E402
 
 from .test_pretrained import save_tiny  # noqa: E402
 from .test_rivers import assert_rivers_flow_downhill  # noqa: E402
@@ -43,6 +44,16 @@ def test_protocol_and_downhill_with_any_model(tiny_root, name):
                            rivers=f"learned:{name}")
     assert np.array_equal(again.height, level.height)
     assert all(np.array_equal(a.path, b.path) for a, b in zip(again.rivers, level.rivers))
+
+
+def test_river_generator_is_what_the_spec_names(tiny_root):
+    """The entry point ``procgen.river_generators`` -> ``learned.placement:river_generator``:
+    ``river_generator(NAME)`` is the generator of the spec ``learned:NAME``."""
+    gen = river_generator("ar")
+    assert isinstance(gen, LearnedRivers) and isinstance(gen, RiverGenerator)
+    assert gen.name == "learned:ar"
+    with pytest.raises(ValueError):
+        river_generator("../elsewhere")
 
 
 def test_requested_sinuosity_is_passed(tiny_root):

@@ -7,7 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from learned.models import LEARNED, MODELS, FlowModel, encode_y  # noqa: E402
+from learned.models import (LEARNED, LIKELIHOODS, MODELS, FlowModel, RiverContract,  # noqa: E402
+                            encode_y)
 from learned.models.flow import rq_spline  # noqa: E402
 from learned.train import build_model, load_split, model_config  # noqa: E402
 
@@ -31,7 +32,7 @@ def make(name, data):
         model = build_model(name, model_config(name, x.shape[1], SMALL.get(name)), seed=0)
         model.fit_data(x, y, generator=torch.Generator().manual_seed(0))
     else:   # hand-written baselines: fitted as their module says
-        model = cls.fit(x, y) if hasattr(cls, "fit") else cls()
+        model = cls.fit(x, y)
     return model
 
 
@@ -42,9 +43,13 @@ def test_interface(name, data):
     batch = (x[:16], y[:16])
     loss = model.loss(batch)
     assert loss.ndim == 0 and torch.isfinite(loss)
-    if hasattr(model, "log_prob"):          # VAE, GAN, diffusion: no exact likelihood
+    assert model.likelihood in LIKELIHOODS
+    if model.likelihood == "exact":          # VAE, GAN, diffusion: no exact likelihood
         lp = model.log_prob(x[:16], y[:16])
         assert lp.shape == (16,) and torch.isfinite(lp).all()
+    else:
+        with pytest.raises(NotImplementedError, match="no exact likelihood"):
+            model.log_prob(x[:16], y[:16])
     s = model.sample(8, y[:8], generator=torch.Generator().manual_seed(1))
     assert s.shape == (8, x.shape[1]) and torch.isfinite(s).all()
     assert s.abs().max() <= math.pi + 1e-6
@@ -57,8 +62,8 @@ def test_interface(name, data):
     assert d.shape == (3, x.shape[1])
 
 
-@pytest.mark.parametrize("name", sorted(k for k in LEARNED
-                                        if not hasattr(LEARNED[k], "train_step")))
+@pytest.mark.parametrize("name", sorted(k for k in LEARNED            # the default step
+                                        if LEARNED[k].train_step is RiverContract.train_step))
 def test_loss_trains_and_backprops(name, data):
     x, y = data
     model = make(name, data)
@@ -69,6 +74,34 @@ def test_loss_trains_and_backprops(name, data):
         model.loss((x, y)).backward()
         opt.step()
     assert float(model.loss((x, y)).detach()) < first
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_keeps_the_contract(name, data):
+    """What the loop and the evaluation read is declared, never probed: a likelihood among
+    LIKELIHOODS, an optimizer, a training step that returns the batch loss, a score."""
+    from learned._contract import likelihood_score
+    x, y = data
+    model = make(name, data)
+    assert isinstance(model, RiverContract) and model.likelihood in LIKELIHOODS
+    nll, kind = likelihood_score(model, x[:8], y[:8], k=2)
+    assert kind == model.likelihood and (nll is None) == (kind is None)
+    if name in LEARNED:
+        opt = model.make_optimizer(lr=1e-3, weight_decay=0.0)
+        model.train()
+        loss = model.train_step((x[:16], y[:16]), opt, generator=torch.Generator()
+                                .manual_seed(0), grad_clip=1.0)
+        assert isinstance(loss, float) and math.isfinite(loss)
+        model.eval()
+        assert math.isfinite(float(model.validation_score(x[:32], y[:32])))
+
+
+def test_an_undeclared_likelihood_is_refused(data):
+    from learned._contract import likelihood_score
+    model = make("ar", data)
+    model.likelihood = "maybe"
+    with pytest.raises(ValueError, match="likelihood must be one of .* got 'maybe'"):
+        likelihood_score(model, *data)
 
 
 def test_state_dict_round_trip_gives_same_samples(data):
@@ -91,8 +124,8 @@ def test_ar_temperature_narrows_samples(data):
 
 #: Every way a family scores rivers given y: exact log_prob, or the VAE's estimate and bound
 #: (and its reconstruction, which encodes the rivers with their own y).
-SCORES = [(name, "log_prob") for name in sorted(MODELS) if hasattr(MODELS[name], "log_prob")
-          and not isinstance(getattr(MODELS[name], "log_prob"), property)] + [
+SCORES = [(name, "log_prob") for name in sorted(MODELS) if MODELS[name].likelihood == "exact"
+          ] + [
     ("vae", "log_prob_estimate"), ("vae", "elbo"), ("vae", "reconstruct")]
 
 

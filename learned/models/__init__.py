@@ -3,10 +3,20 @@
 >>> from learned.models import MODELS, LEARNED
 >>> sorted(LEARNED)
 ['ar', 'diffusion', 'flow', 'gan', 'vae']
+
+Each declares the likelihood it has, which the loop and the evaluation read
+(``learned._contract``):
+
+>>> {name: cls.likelihood for name, cls in sorted(MODELS.items())}
+... # doctest: +NORMALIZE_WHITESPACE
+{'ar': 'exact', 'ar2_heading': 'exact', 'coin_flip': 'exact', 'diffusion': None,
+ 'flow': 'exact', 'gan': None, 'sine_curve': 'exact', 'vae': 'estimate'}
 """
 
 from __future__ import annotations
 
+from .._contract import ESTIMATE, EXACT, LIKELIHOODS, RiverContract
+from ..baselines import BASELINES
 from .ar import ARModel
 from .base import RiverModel, decode_y, encode_y
 from .diffusion import DiffusionModel
@@ -14,37 +24,15 @@ from .flow import FlowModel
 from .gan import GANModel
 from .vae import VAEModel
 
-__all__ = ["MODELS", "LEARNED", "BASELINES", "RiverModel", "ARModel", "FlowModel",
-           "VAEModel", "GANModel", "DiffusionModel", "encode_y", "decode_y",
-           "get_model_class"]
+__all__ = ["MODELS", "LEARNED", "BASELINES", "RiverContract", "LIKELIHOODS", "EXACT",
+           "ESTIMATE", "RiverModel", "ARModel", "FlowModel", "VAEModel", "GANModel",
+           "DiffusionModel", "encode_y", "decode_y", "get_model_class"]
 
 #: The neural families, trained by ``python -m learned.train NAME``.
 LEARNED = {"flow": FlowModel, "ar": ARModel, "vae": VAEModel, "gan": GANModel,
            "diffusion": DiffusionModel}
 
-
-def _baselines() -> dict:
-    """Hand-written models of ``learned.baselines`` (empty until that module exists)."""
-    try:
-        from learned import baselines as _b
-    except ImportError:
-        return {}
-    names = getattr(_b, "BASELINES", None)
-    if isinstance(names, dict):
-        return dict(names)
-    out = {}
-    for attr in dir(_b):
-        obj = getattr(_b, attr)
-        if (isinstance(obj, type) and issubclass(obj, __import__("torch").nn.Module)
-                and obj.__module__ == _b.__name__ and hasattr(obj, "log_prob")
-                and hasattr(obj, "sample") and not attr.startswith("_")):
-            out[getattr(obj, "name", attr)] = obj
-    return out
-
-
-#: Hand-written baselines with a likelihood.
-BASELINES = _baselines()
-#: Every registered model: name -> class.
+#: Every registered model (the hand-written ``BASELINES`` come from ``learned.baselines``): name -> class.
 MODELS = {**LEARNED, **BASELINES}
 
 

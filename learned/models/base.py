@@ -25,14 +25,12 @@ from __future__ import annotations
 
 from .._torch import torch
 import torch.nn.functional as F
-from torch import nn
 
-from learned import data as _data
-from learned._conditions import Conditioned
-from learned.baselines import wrap_angle
+from learned import _rivers as _data
+from learned._contract import ESTIMATE, EXACT, RiverContract, wrap_angle
 
-__all__ = ["RiverModel", "encode_y", "decode_y", "wrap_angle", "sinuosity_of",
-           "sinuosity_error"]
+__all__ = ["RiverModel", "EXACT", "ESTIMATE", "encode_y", "decode_y", "wrap_angle",
+           "sinuosity_of", "sinuosity_error"]
 
 
 def encode_y(sinuosity, length_km) -> torch.Tensor:
@@ -81,11 +79,14 @@ def sinuosity_error(x, y):
     return (torch.log(sinuosity_of(x)) - requested).abs()
 
 
-class RiverModel(Conditioned):
+class RiverModel(RiverContract):
     """Base class: conditions, data statistics, and the default loss (NLL per angle).
 
-    Subclasses set ``self.n_turns`` and implement ``log_prob(x, y)`` (per river, summed over
-    angles, in nats) and ``_sample(n, y, generator, temperature)``.
+    Subclasses set ``self.n_turns``, declare ``likelihood`` (default ``'exact'``), implement
+    ``log_prob(x, y)`` (per river, summed over angles, in nats) where it is exact, and
+    ``_sample(n, y, generator, temperature)``. What the loop and the evaluation read (the
+    declared ``likelihood``, ``train_step``, ``make_optimizer``, ``validation_score``) is
+    the contract of :class:`learned._contract.RiverContract`, which this class keeps.
 
     The interface:
 
@@ -143,20 +144,6 @@ class RiverModel(Conditioned):
         """Mean negative log-likelihood in nats per turning angle."""
         x, y = batch
         return -self.log_prob(x, y).mean() / self.n_turns
-
-    def log_prob(self, x: torch.Tensor, y) -> torch.Tensor:        # (B,) nats per river
-        """``log p(x | y)`` per river, nats; ``y`` required (see the class docstring)."""
-        raise NotImplementedError
-
-    def _descend(self, loss, optimizer, grad_clip: float = 0.0) -> float:
-        """One optimiser step down ``loss`` (gradients clipped to norm ``grad_clip`` when
-        set), for the families' ``train_step`` hooks. Returns the loss."""
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            nn.utils.clip_grad_norm_(self.parameters(), grad_clip)
-        optimizer.step()
-        return float(loss.detach())
 
     @torch.no_grad()
     def sample(self, n: int, y=None, *, generator=None, temperature: float = 1.0):

@@ -13,7 +13,8 @@ Classifier-free guidance (Ho & Salimans 2022): during training the condition is 
 probability ``cond_dropout`` (replaced by a learned null condition); sampling may extrapolate
 v = v(y) + guidance * (v(y) - v(null)) to tighten the sinuosity control.
 
-The model has no ``log_prob`` (an exact one needs the divergence integrated along the ODE);
+The model has no ``log_prob`` (``likelihood = None``: an exact one needs the divergence
+integrated along the ODE);
 its validation score is the flow-matching loss on the validation split with fixed noise.
 
 >>> import torch
@@ -192,8 +193,3 @@ class DiffusionModel(RiverModel):
 
     def _sample(self, n, y, generator, temperature):
         return self.sample(n, y, generator=generator, temperature=temperature)
-
-    @property
-    def log_prob(self):
-        # hasattr(model, "log_prob") is False: no likelihood is computed for this family.
-        raise AttributeError("DiffusionModel has no log_prob")

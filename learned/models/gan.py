@@ -11,7 +11,8 @@ every layer (Miyato et al. 2018) and the hinge loss. The generator also pays
 ``sinuosity_weight`` * |log realised - log requested sinuosity|, an auxiliary regression term
 that makes the condition bind (as in AC-GAN, Odena et al. 2017).
 
-A GAN has no likelihood: the model has no ``log_prob``, and the evaluation table shows a dash.
+A GAN has no likelihood (it declares ``likelihood = None``; ``log_prob`` raises), and the
+evaluation table shows a dash.
 Its validation score (``feature_w1``) is a sample-quality number: the mean, over a few path
 statistics, of the 1-Wasserstein distance between samples for the validation conditions and
 the validation rivers, divided by the statistic's spread, plus the median absolute log
@@ -220,8 +221,3 @@ class GANModel(RiverModel):
     def _sample(self, n, y, generator, temperature):
         z = torch.randn(n, self.config.latent, generator=generator) * temperature
         return self.generator(z, y) * self.x_scale
-
-    @property
-    def log_prob(self):
-        # hasattr(model, "log_prob") is False: a GAN defines no density at all.
-        raise AttributeError("GANModel has no likelihood")

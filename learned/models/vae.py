@@ -17,7 +17,8 @@ switching a dimension off (Kingma et al. 2016, "Improved Variational Inference w
 Autoregressive Flow", NeurIPS). The validation score is the plain negative ELBO per angle
 (no free bits), an upper bound on the NLL.
 
-log p(x | y) is intractable, so the model has **no** ``log_prob``; :meth:`VAEModel.
+log p(x | y) is intractable, so the model has **no** exact ``log_prob`` (it declares
+``likelihood = 'estimate'``); :meth:`VAEModel.
 log_prob_estimate` gives the importance-weighted (IWAE) estimate with K samples of q, a
 stochastic lower bound on log p(x | y) that tightens as K grows (Burda, Grosse & Salakhutdinov
 2016, "Importance Weighted Autoencoders", ICLR). Kingma & Welling (2014), "Auto-Encoding
@@ -44,7 +45,7 @@ from .._torch import torch
 from torch import nn
 
 from .ar import ARModel
-from .base import RiverModel
+from .base import ESTIMATE, RiverModel
 
 __all__ = ["VAEModel"]
 
@@ -64,7 +65,7 @@ class VAEModel(RiverModel):
     """Conditional VAE: MLP encoder, autoregressive (GRU, logistic-mixture) decoder."""
 
     #: What the evaluation reports for it: an importance-weighted estimate, not exact.
-    likelihood = "estimate"
+    likelihood = ESTIMATE
 
     @dataclass
     class Config:
@@ -263,9 +264,3 @@ class VAEModel(RiverModel):
             out.append(self.decode(z[i:i + 1], y[i:i + 1], generator=generator,
                                    temperature=temperature))
         return torch.cat(out)
-
-    @property
-    def log_prob(self):
-        # hasattr(model, "log_prob") is False: a VAE has no exact likelihood; the evaluation
-        # asks for log_prob_estimate instead.
-        raise AttributeError("VAEModel has no exact log_prob; use log_prob_estimate")

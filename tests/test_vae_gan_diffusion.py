@@ -1,8 +1,8 @@
 """Learned rivers II: the VAE, the GAN and the flow-matching (diffusion) model.
 
 Interface conformance runs for them in test_models.py (it loops over every registered
-model); here: what is particular to each family, the training loop's hooks, resume after a
-kill with the GAN's own training step, the evaluation's honesty about likelihoods, and the
+model); here: what is particular to each family, how they override the training loop's
+contract (``learned._contract``), resume after a kill with the GAN's own training step, the evaluation's honesty about likelihoods, and the
 downhill invariant in Levels.
 """
 
@@ -55,8 +55,11 @@ def gen(seed):
 @pytest.mark.parametrize("name", NEW)
 def test_no_exact_likelihood_and_honest_hooks(name, data):
     model = make(name, data)
-    assert not hasattr(model, "log_prob")              # none of the three claims one
+    # none of the three claims an exact likelihood; the VAE declares an estimate
+    assert model.likelihood == ("estimate" if name == "vae" else None)
     assert hasattr(model, "log_prob_estimate") == (name == "vae")
+    with pytest.raises(NotImplementedError, match="no exact likelihood"):
+        model.log_prob(*data)
     x, y = data
     score = model.validation_score(x[:64], y[:64])
     assert math.isfinite(score)
@@ -243,7 +246,7 @@ def test_evaluation_names_every_stage_as_it_starts(monkeypatch):
     ref = E.reference_row(x_te.double().numpy(), x_tr.double().numpy(), stage=seen.append)
     assert tuple(seen) == E.REFERENCE_STAGES
     seen.clear()
-    E.evaluate_model(CoinFlip.fit(x_tr), x_te, y_te, x_tr, ref, stage=seen.append)
+    E.evaluate_model(CoinFlip.fit(x_tr, y_tr), x_te, y_te, x_tr, ref, stage=seen.append)
     assert tuple(seen) == E.MODEL_STAGES
 
 

@@ -125,7 +125,7 @@ def main(argv=None) -> int:
               f"on the way")
 
     if args.png:
-        from procgen.biomes import render_biomes
+        from procgen.render import render_biomes
         from procgen.render import save_png
         img = render_biomes(level)
         for path in paths:

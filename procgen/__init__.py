@@ -13,12 +13,14 @@ dtype('float32')
 
 import importlib
 
-__all__ = ["Biome", "BiomesConfig", "Level", "LevelConfig", "River", "generate_level"]
+__all__ = ["Biome", "BiomesConfig", "HydrologyConfig", "Level", "LevelConfig", "River",
+           "RiversConfig", "TerrainConfig", "generate_level"]
 __version__ = "0.1.0"
 
 # Public name -> the submodule that defines it.
-_EXPORTS = {"Biome": "biomes", "BiomesConfig": "biomes", "Level": "level",
-            "LevelConfig": "level", "generate_level": "level", "River": "river"}
+_EXPORTS = {"Biome": "biomes", "BiomesConfig": "biomes", "HydrologyConfig": "hydrology",
+            "Level": "level", "LevelConfig": "level", "generate_level": "level",
+            "River": "river", "RiversConfig": "rivers", "TerrainConfig": "terrain"}
 
 
 def __getattr__(name):

@@ -2,7 +2,8 @@
 
 The biomes stage runs after carving and reads only the finished level, so it never changes
 terrain, water or rivers. It draws no random numbers (the ``"biomes"`` stage seed is left
-unused), so the same level always gets the same biomes.
+unused), so the same level always gets the same biomes. It classifies and never draws: the biome
+map is drawn by :func:`procgen.render.render_biomes`.
 
 * **Temperature** (mean annual, degrees C): ``T0(lat) = pole + (equator - pole) * cos(lat)``
   at sea level, with the latitude running linearly from ``latitude_north`` on row 0 to
@@ -33,7 +34,7 @@ import numpy as np
 from ._validate import check_float
 
 __all__ = ["Biome", "BIOME_COLORS", "BiomesConfig", "latitudes", "temperature", "moisture",
-           "classify", "assign_biomes", "render_biomes", "legend", "TEMPERATURE_BANDS"]
+           "classify", "assign_biomes", "legend", "TEMPERATURE_BANDS"]
 
 
 class Biome(enum.IntEnum):
@@ -82,7 +83,7 @@ class Biome(enum.IntEnum):
 
     @property
     def color(self) -> tuple[int, int, int]:
-        """RGB colour used by :func:`render_biomes` and the default tileset."""
+        """RGB colour used by :func:`procgen.render.render_biomes` and the default tileset."""
         return BIOME_COLORS[self]
 
     @property
@@ -396,49 +397,3 @@ def legend() -> list[tuple[int, str, tuple[int, int, int]]]:
     (0, 'ocean', (38, 74, 130))
     """
     return [(int(b), b.label, b.color) for b in Biome]
-
-
-def render_biomes(level, *, shade: bool = True, rivers: bool = True,
-                  river_color=(40, 96, 200)) -> np.ndarray:
-    """Draw a level's biomes as a uint8 RGB image (the colours of :data:`BIOME_COLORS`).
-
-    Parameters
-    ----------
-    level : Level
-    shade : bool, optional
-        Multiply land by a hillshade (Horn 1981) so relief shows (default True).
-    rivers : bool, optional
-        Paint river cells in ``river_color`` (default True).
-    river_color : (int, int, int), optional
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(rows, cols, 3)`` uint8; pixel ``[r, c]`` shows cell ``[r, c]``. Write it with
-        :func:`procgen.render.save_png`.
-
-    Examples
-    --------
-    >>> from procgen import generate_level
-    >>> from procgen.biomes import render_biomes, Biome
-    >>> lv = generate_level(seed=3, shape=32, cell_size=4000.0, preset="islands")
-    >>> img = render_biomes(lv, shade=False, rivers=False)
-    >>> img.shape, tuple(int(v) for v in img[0, 0]) == Biome.OCEAN.color
-    ((32, 32, 3), True)
-    """
-    from .render import hillshade
-    lut = np.array([BIOME_COLORS[b] for b in Biome], np.uint8)
-    biomes = np.asarray(level.biomes)
-    if biomes.size and int(biomes.max()) >= len(lut):
-        raise ValueError(f"level.biomes holds {int(biomes.max())}, not a Biome value "
-                         f"(0..{len(lut) - 1})")
-    rgb = lut[biomes]
-    if shade:
-        hs = hillshade(level.height, cell_size=level.cell_size)
-        factor = 0.45 + 0.55 * hs / np.sin(np.radians(45.0))
-        factor[level.water] = 1.0
-        rgb = np.clip(rgb * factor[..., None] + 0.5, 0, 255).astype(np.uint8)
-    if rivers:
-        from .queries import river_mask
-        rgb[river_mask(level)] = np.asarray(river_color, np.uint8)
-    return rgb

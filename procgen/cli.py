@@ -559,15 +559,6 @@ def _out_of_memory_text(args, exc: MemoryError) -> str:
 
 
 # -- heightmaps ---------------------------------------------------------------------------------
-def _legal_sizes(engine: str):
-    from .render import Engine, legal_sizes
-    return legal_sizes(Engine(engine))
-
-
-def _legal_text(engine: str) -> str:
-    return ", ".join(map(str, _legal_sizes(engine)))
-
-
 def _check_heightmap_options(args, shape) -> None:
     """Fail before generating, not after. ``shape``: the map's, or None if not known yet."""
     from ._validate import check_float
@@ -579,15 +570,22 @@ def _check_heightmap_options(args, shape) -> None:
     if size is not None:
         if size < 2:
             raise ValueError(f"--heightmap-size must be >= 2, got {size}")
-        if args.engine and size not in _legal_sizes(args.engine):
-            raise ValueError(f"--heightmap-size {size} is not a legal {args.engine} heightmap "
-                             f"size; legal sizes: {_legal_text(args.engine)}")
+        if args.engine:
+            _check_engine_size(args, (size, size), f"--heightmap-size {size}")
     elif args.engine and shape is not None:
-        rows, cols = shape
-        if rows != cols or rows not in _legal_sizes(args.engine):
-            raise ValueError(f"--size {_size_text(shape)} is not a legal {args.engine} "
-                             f"heightmap size (legal sizes: {_legal_text(args.engine)}); "
-                             f"pass --heightmap-size N to resample")
+        _check_engine_size(args, shape, f"--size {_size_text(shape)}")
+
+
+def _check_engine_size(args, shape, what: str) -> None:
+    """The map (or --heightmap-size) must suit --engine; else say how to resample."""
+    from .export import check_engine_size
+
+    try:
+        check_engine_size(args.engine, shape, what=what)
+    except ValueError as exc:
+        if args.heightmap_size is None:
+            raise ValueError(f"{exc}; pass --heightmap-size N to resample") from None
+        raise
 
 
 def _save_heightmap(level, path, args, *, fmt: str, splat: str = "none"):
@@ -774,11 +772,7 @@ def _run_export(args) -> None:
             level = Level.load(level_path)
         if heightmap and args.engine and args.heightmap_size is None:
             rows, cols = level.shape
-            if rows != cols or rows not in _legal_sizes(args.engine):
-                raise ValueError(f"--level {args.level!r} is {rows}x{cols}, not a legal "
-                                 f"{args.engine} heightmap size (legal sizes: "
-                                 f"{_legal_text(args.engine)}); pass --heightmap-size N to "
-                                 f"resample")
+            _check_engine_size(args, level.shape, f"--level {args.level!r} of {rows}x{cols}")
         _check_memory(args, level.shape, generate=False, heightmap=heightmap, splat=splat)
     if fmt in _GEO_FORMATS and args.geo_origin is not None:
         from .export import GeoFrame

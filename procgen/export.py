@@ -1,5 +1,5 @@
 """Levels into games and GIS: tile maps, the Tiled map editor, GeoJSON rivers, GeoTIFF
-terrain, engine heightmaps.
+terrain, engine heightmaps (16-bit conversion, legal engine sizes, writing).
 
 * :func:`to_tiles` maps every cell (biome, water, river, ford) to a uint16 tile id of a
   tileset you describe with a mapping (default :data:`DEFAULT_TILESET`, one tile per biome
@@ -56,13 +56,15 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write_many
-from ._validate import check_cell_size, check_enum, check_float, check_int
+from ._validate import check_cell_size, check_enum, check_float, check_int, check_shape
 from .biomes import Biome
 
 __all__ = ["TILE_KEYS", "DEFAULT_TILESET", "TILE_COLORS", "to_tiles", "tileset_image",
            "LayerFormat", "tiled_map", "save_tiled", "GeoFrame", "rivers_geojson",
            "save_geojson", "geotiff_bytes", "save_geotiff", "HeightmapFormat", "SplatLayout",
            "HeightmapExport", "biome_weights", "raw16_bytes", "save_heightmap",
+           "Engine", "ENGINE_SIZES", "legal_sizes", "check_engine_size", "HeightmapRange",
+           "heightmap_range", "heightmap16",
            "TILED_VERSION", "TILED_JSON_VERSION"]
 
 #: What a tileset must give a tile id for: every biome (by lower-case name) and the
@@ -800,6 +802,260 @@ def save_geotiff(level, path, *, geo_origin=(0.0, 0.0)) -> list[Path]:
 
 
 # -- engine heightmaps -----------------------------------------------------------------------
+class Engine(enum.Enum):
+    """Game engines whose terrain heightmap sizes :func:`heightmap16` can check.
+
+    Legal sizes (square, in samples per side; see :data:`ENGINE_SIZES`):
+
+    * ``UNITY``: ``2**n + 1`` from 33 to 4097 -- Unity clamps
+      ``TerrainData.heightmapResolution`` to one of 33, 65, 129, 257, 513, 1025, 2049 or
+      4097 (Unity Scripting API, *TerrainData.heightmapResolution*).
+    * ``UNREAL``: 127, 253, 505, 1009, 2017, 4033, 8129 -- the "Recommended Landscape Sizes"
+      table of Epic's *Landscape Technical Guide* (Unreal Engine documentation); other sizes
+      do not fill a whole number of landscape components.
+    """
+
+    UNITY = "unity"
+    UNREAL = "unreal"
+
+
+#: Legal square heightmap sizes per engine, ascending.
+ENGINE_SIZES: dict[Engine, tuple[int, ...]] = {
+    Engine.UNITY: (33, 65, 129, 257, 513, 1025, 2049, 4097),
+    Engine.UNREAL: (127, 253, 505, 1009, 2017, 4033, 8129),
+}
+
+
+def legal_sizes(engine: Engine | str) -> tuple[int, ...]:
+    """Legal square heightmap sizes for ``engine``, ascending.
+
+    Parameters
+    ----------
+    engine : Engine or str
+        An :class:`Engine` member or its value (``"unity"``, ``"unreal"``).
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> legal_sizes("unity")
+    (33, 65, 129, 257, 513, 1025, 2049, 4097)
+    >>> legal_sizes(Engine.UNREAL)[:3]
+    (127, 253, 505)
+    """
+    return ENGINE_SIZES[check_enum("engine", engine, Engine)]
+
+
+def check_engine_size(engine: Engine | str, shape, *, what: str) -> None:
+    """Raise ``ValueError`` unless ``shape`` is a square heightmap size legal for ``engine``.
+
+    The one place engine sizes are checked: :func:`heightmap16`, :func:`save_heightmap` and
+    the ``procgen`` command all call it.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    shape : (int, int)
+        Samples ``(rows, cols)`` of the heightmap.
+    what : str
+        What the message names, e.g. ``"size 1000"`` or ``"--size 96"``.
+
+    Examples
+    --------
+    >>> check_engine_size("unity", (65, 65), what="size 65")
+    >>> check_engine_size("unity", (1000, 1000), what="size 1000")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: size 1000 is not a legal unity heightmap size; legal sizes: ...; nearest legal size is 1025
+    """
+    engine = check_enum("engine", engine, Engine)
+    rows, cols = shape
+    sizes = ENGINE_SIZES[engine]
+    if rows == cols and rows in sizes:
+        return
+    size = max(rows, cols)
+    nearest = min(sizes, key=lambda s: (abs(s - size), s))
+    raise ValueError(f"{what} is not a legal {engine.value} heightmap size; legal sizes: "
+                     f"{', '.join(map(str, sizes))}; nearest legal size is {nearest}")
+
+
+@dataclass(frozen=True)
+class HeightmapRange:
+    """The metres mapped onto a 16-bit heightmap: ``lo`` -> 0 and ``hi`` -> 65535.
+
+    Record it next to the PNG: in Unity set the terrain height (``TerrainData.size.y``) to
+    ``hi - lo`` and place the terrain at ``y = lo``; in Unreal use ``unreal_z_scale``.
+
+    Examples
+    --------
+    >>> r = HeightmapRange(-100.0, 555.35)
+    >>> round(r.metres_per_step, 6)
+    0.01
+    >>> r.to_metres(np.array([0, 65535])).tolist()
+    [-100.0, 555.35]
+    """
+
+    lo: float
+    hi: float
+
+    @property
+    def metres_per_step(self) -> float:
+        """Height of one 16-bit step in metres (0 for a flat map)."""
+        return (self.hi - self.lo) / 65535.0
+
+    @property
+    def unreal_z_scale(self) -> float:
+        """Unreal Landscape Z scale for this range (at Z scale 100 the 16-bit range spans
+        512 m, so Z scale = ``(hi - lo) * 100 / 512``)."""
+        return (self.hi - self.lo) * 100.0 / 512.0
+
+    def to_metres(self, values) -> np.ndarray:
+        """Convert 16-bit heightmap values back to metres (float64)."""
+        return self.lo + np.asarray(values, dtype=np.float64) * self.metres_per_step
+
+
+def _check_height_range(height_range) -> tuple[float, float]:
+    try:
+        lo, hi = height_range
+    except (TypeError, ValueError):
+        raise ValueError(f"height_range must be a (lo, hi) pair of metres, "
+                         f"got {height_range!r}") from None
+    lo = check_float("height_range[0]", lo)
+    hi = check_float("height_range[1]", hi)
+    if not hi > lo:
+        raise ValueError(f"height_range must have lo < hi, got ({lo:g}, {hi:g})")
+    return lo, hi
+
+
+def heightmap_range(height, *, height_range=None) -> HeightmapRange:
+    """The metres range :func:`heightmap16` maps to 0..65535 for these arguments.
+
+    Parameters
+    ----------
+    height : array_like, shape (H, W)
+        Finite heights in metres.
+    height_range : (float, float), optional
+        Explicit ``(lo, hi)`` metres with ``lo < hi``; default ``(height.min(), height.max())``
+        (resampling is bilinear, so it never leaves that range).
+
+    Returns
+    -------
+    HeightmapRange
+
+    Examples
+    --------
+    >>> heightmap_range(np.array([[-5.0, 20.0], [3.0, 7.0]]))
+    HeightmapRange(lo=-5.0, hi=20.0)
+    """
+    from .render import _check_grid
+    h = _check_grid("height", height, allow_nan=False)
+    return _range_of(h, height_range)
+
+
+def _range_of(h: np.ndarray, height_range) -> HeightmapRange:
+    if height_range is None:
+        return HeightmapRange(float(h.min()), float(h.max()))
+    return HeightmapRange(*_check_height_range(height_range))
+
+
+def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edge-aligned bilinear taps: output i samples input coordinate i*(n_in-1)/(n_out-1)."""
+    if n_in == 1 or n_out == 1:
+        zero = np.zeros(n_out, dtype=np.intp)
+        return zero, zero, np.zeros(n_out)
+    coord = np.arange(n_out, dtype=np.float64) * (n_in - 1) / (n_out - 1)
+    i0 = np.minimum(np.floor(coord).astype(np.intp), n_in - 2)
+    t = coord - i0  # exactly 0 at the first sample and 1 at the last
+    return i0, i0 + 1, t
+
+
+def _resample(h: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Separable edge-aligned bilinear resampling to ``(rows, cols)``, float64."""
+    r0, r1, tr = _axis_weights(h.shape[0], rows)
+    c0, c1, tc = _axis_weights(h.shape[1], cols)
+    h = h.astype(np.float64, copy=False)
+    # a*(1-t) + b*t (not a + t*(b-a)) so t = 0 and t = 1 reproduce the samples exactly.
+    tmp = h[r0] * (1.0 - tr)[:, None] + h[r1] * tr[:, None]
+    return tmp[:, c0] * (1.0 - tc) + tmp[:, c1] * tc
+
+
+def heightmap16(height, *, size: int | None = None, engine: Engine | str | None = None,
+                height_range=None) -> np.ndarray:
+    """Convert heights to a 16-bit engine heightmap.
+
+    Steps: (1) if ``size`` is given, resample to ``(size, size)`` by edge-aligned bilinear
+    interpolation -- output sample ``i`` reads input coordinate ``i*(H-1)/(size-1)`` along
+    rows and likewise along columns, so the four corners map exactly onto the corners; a
+    non-square input is resampled along each axis independently (its aspect ratio is not
+    kept, as engine terrains are square); (2) map metres linearly so ``lo`` -> 0 and
+    ``hi`` -> 65535, round to nearest and clip.
+
+    Parameters
+    ----------
+    height : array_like, shape (H, W)
+        Finite heights in metres; NaN or inf raise ``ValueError``.
+    size : int, optional
+        Output side length, >= 2 (and at most 8192). Default: keep the input shape.
+    engine : Engine or str, optional
+        Require the output size to be legal for this engine (see :class:`Engine`);
+        without ``size`` the input itself must be square and of a legal size.
+    height_range : (float, float), optional
+        ``(lo, hi)`` metres mapped to 0 and 65535; heights outside are clipped. Default:
+        the input's ``(min, max)``; a flat input then maps to all zeros. Use
+        :func:`heightmap_range` (or the ``range`` that :func:`save_heightmap` returns) to record
+        the metres-per-step scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint16`` array, ``(size, size)`` or the input shape.
+
+    Raises
+    ------
+    ValueError
+        E.g. ``size 1000 is not a legal unity heightmap size; legal sizes: 33, 65, ...,
+        4097; nearest legal size is 1025``.
+
+    Examples
+    --------
+    >>> h = np.array([[0.0, 10.0], [20.0, 30.0]], dtype=np.float32)
+    >>> heightmap16(h).tolist()
+    [[0, 21845], [43690, 65535]]
+    >>> hm = heightmap16(h, size=33, engine="unity")
+    >>> hm.shape, int(hm[0, 0]), int(hm[-1, -1]), int(hm[16, 16])
+    ((33, 33), 0, 65535, 32768)
+    """
+    from .render import _check_grid
+    h = _check_grid("height", height, allow_nan=False)
+    if engine is not None:
+        engine = check_enum("engine", engine, Engine)
+    if size is not None:
+        size = check_int("size", size, lo=2)
+        check_shape("size", (size, size))
+        if engine is not None:
+            check_engine_size(engine, (size, size), what=f"size {size}")
+    elif engine is not None:
+        rows, cols = h.shape
+        try:
+            check_engine_size(engine, h.shape, what=f"height shape {rows}x{cols}")
+        except ValueError as exc:
+            raise ValueError(f"{exc} (pass size=... to resample)") from None
+    scale = _range_of(h, height_range)
+    if size is not None:
+        values = _resample(h, size, size)
+    else:
+        values = h.astype(np.float64)
+    if scale.hi == scale.lo:
+        return np.zeros(values.shape, dtype=np.uint16)
+    values -= scale.lo
+    values *= 65535.0 / (scale.hi - scale.lo)
+    np.rint(values, out=values)
+    np.clip(values, 0.0, 65535.0, out=values)
+    return values.astype(np.uint16)
+
+
 class HeightmapFormat(enum.Enum):
     """Heightmap file formats.
 
@@ -843,9 +1099,9 @@ class HeightmapExport:
         Heightmap, sidecar JSON, then splat maps.
     """
 
-    range: object
-    size: tuple
-    paths: tuple
+    range: HeightmapRange
+    size: tuple[int, int]
+    paths: tuple[Path, ...]
 
 
 def raw16_bytes(values) -> bytes:
@@ -868,7 +1124,7 @@ def biome_weights(level, *, size: int | None = None) -> np.ndarray:
     """Per-biome weights, uint8 ``(len(Biome), rows, cols)``, summing to 255 at each sample.
 
     Each biome's indicator grid (1 on its cells) is resampled exactly as
-    :func:`procgen.render.heightmap16` resamples heights (edge-aligned bilinear), so the
+    :func:`heightmap16` resamples heights (edge-aligned bilinear), so the
     weights line up with the heightmap; rounding leftovers go to the heaviest biome.
 
     Examples
@@ -880,7 +1136,6 @@ def biome_weights(level, *, size: int | None = None) -> np.ndarray:
     >>> w.shape[1:], bool((w.sum(axis=0, dtype=int) == 255).all())
     ((33, 33), True)
     """
-    from .render import heightmap16
     biomes = np.asarray(level.biomes)
     layers = []
     for b in Biome:
@@ -904,7 +1159,7 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     """Write an engine heightmap of the level, its JSON sidecar, and optional splat maps.
 
     Heights are clamped to ``sea_floor`` if given, then converted by
-    :func:`procgen.render.heightmap16`: resampled (edge-aligned bilinear) to
+    :func:`heightmap16`: resampled (edge-aligned bilinear) to
     ``size x size`` if given, then ``lo`` -> 0 and ``hi`` -> 65535.
 
     This is the one function that writes a heightmap together with the sidecar that says
@@ -939,8 +1194,8 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     size : int, optional
         Output side length; default the level's shape (which must then be square for an
         engine).
-    engine : {'unity', 'unreal'} or procgen.render.Engine, optional
-        Refuse sizes the engine cannot import (see :func:`procgen.render.legal_sizes`).
+    engine : {'unity', 'unreal'} or Engine, optional
+        Refuse sizes the engine cannot import (see :func:`legal_sizes`).
     height_range : (float, float), optional
         Metres mapped to 0 and 65535; default the level's (clamped) min and max.
     sea_floor : float, optional
@@ -980,7 +1235,6 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     >>> clamped.range.lo
     -50.0
     """
-    from .render import heightmap16, heightmap_range
     fmt = check_enum("format", format, HeightmapFormat)
     splat = check_enum("splat", splat, SplatLayout)
     path = Path(path)
@@ -994,7 +1248,7 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
         # float64, so that the range's lower end is sea_floor itself, not its float32 twin.
         height = np.maximum(np.asarray(height, np.float64), sea_floor)
     values = heightmap16(height, size=size, engine=engine, height_range=height_range)
-    rng = heightmap_range(height, height_range=height_range)
+    scale = heightmap_range(height, height_range=height_range)
     n_rows, n_cols = values.shape
     data = _png_bytes(values) if fmt is HeightmapFormat.PNG16 else raw16_bytes(values)
     files = [(path, data, "path")]
@@ -1025,15 +1279,14 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
         "byte_order": "little-endian" if fmt is HeightmapFormat.RAW16 else "png (big-endian "
                       "samples, as the PNG standard defines)",
         "orientation": "row-major; first row = north edge, first column = west edge",
-        "height_range_m": [rng.lo, rng.hi],
+        "height_range_m": [scale.lo, scale.hi],
         "sea_floor_m": sea_floor,
-        "metres_per_step": rng.metres_per_step,
-        "unreal_z_scale": rng.unreal_z_scale,
+        "metres_per_step": scale.metres_per_step,
+        "unreal_z_scale": scale.unreal_z_scale,
         "sample_spacing_m": spacing,
         "terrain_size_m": [float(level.cell_size) * (rows - 1),
                            float(level.cell_size) * (cols - 1)],
-        "engine": None if engine is None else check_enum("engine", engine,
-                                                         _engine_enum()).value,
+        "engine": None if engine is None else check_enum("engine", engine, Engine).value,
         "splat": {"layout": splat.value, "files": splat_info},
         "unity": "Import Raw: Depth 16 bit, Byte Order Windows, tick Flip Vertically; "
                  "terrain height = height_range_m[1] - height_range_m[0]",
@@ -1041,9 +1294,5 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     sidecar_path = path.with_suffix(".json")
     files.insert(1, (sidecar_path, _json_bytes(sidecar), "path"))
     paths = _write_all(files)
-    return HeightmapExport(range=rng, size=(n_rows, n_cols), paths=tuple(paths))
+    return HeightmapExport(range=scale, size=(n_rows, n_cols), paths=tuple(paths))
 
-
-def _engine_enum():
-    from .render import Engine
-    return Engine

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._classic import pnoise2, pnoise3, snoise2
-from ._kernels import gradient as _gk
+from ._kernels import noise as _nk
 from ._validate import (DEFAULT_MAX_CELLS, check_enum, check_float, check_int, check_seed,
                         check_shape)
 
@@ -68,7 +68,7 @@ class Fractal(enum.Enum):
     BILLOW = "billow"
 
 
-_KIND_CODE = {Fractal.FBM: _gk.FBM, Fractal.RIDGED: _gk.RIDGED, Fractal.BILLOW: _gk.BILLOW}
+_KIND_CODE = {Fractal.FBM: _nk.FBM, Fractal.RIDGED: _nk.RIDGED, Fractal.BILLOW: _nk.BILLOW}
 
 
 @dataclass(frozen=True)
@@ -207,9 +207,9 @@ def _field_grid(shape, origin, cfg: NoiseConfig, seed: int, stream: int, period)
     for c0 in range(0, ncols, width):
         c1 = min(ncols, c0 + width)
         strip = out if width == ncols else np.empty((nrows, c1 - c0), np.float32)
-        _gk.fractal_grid(float(origin[0]), float(origin[1] + c0), nrows, c1 - c0, keys,
+        _nk.fractal_grid(float(origin[0]), float(origin[1] + c0), nrows, c1 - c0, keys,
                          fr, fc, off_r, off_c, amps, periods[0], periods[1],
-                         _KIND_CODE[cfg.kind], _gk.GRAD_ROW, _gk.GRAD_COL, strip)
+                         _KIND_CODE[cfg.kind], _nk.GRAD_ROW, _nk.GRAD_COL, strip)
         if strip is not out:
             out[:, c0:c1] = strip
     return out
@@ -222,9 +222,9 @@ def _field_points(rows, cols, cfg: NoiseConfig, seed: int, stream: int, period):
     rows = np.ascontiguousarray(rows, dtype=np.float64).ravel()
     cols = np.ascontiguousarray(cols, dtype=np.float64).ravel()
     out = np.empty(rows.shape, np.float32)
-    _gk.fractal_points(rows, cols, keys, fr, fc, off_r, off_c, amps,
+    _nk.fractal_points(rows, cols, keys, fr, fc, off_r, off_c, amps,
                        periods[0], periods[1], _KIND_CODE[cfg.kind],
-                       _gk.GRAD_ROW, _gk.GRAD_COL, out)
+                       _nk.GRAD_ROW, _nk.GRAD_COL, out)
     return out
 
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import queries as _qk
+from .rivers import channel_depth  # noqa: F401 - part of this module's API (fords)
 from ._validate import check_enum, check_float, check_int
 
 __all__ = ["SlopeUnit", "DistanceUnit", "RiverCrossing", "Watersheds", "FORD_MAX_WIDTH",
@@ -390,25 +391,6 @@ def river_width(level) -> np.ndarray:
     return _river_width(level)[1]
 
 
-def channel_depth(width, *, width_coefficient: float = 4.0,
-                  depth_coefficient: float = 0.3) -> np.ndarray:
-    """Channel depth in metres for a channel width, by hydraulic geometry.
-
-    Width ``w = a * Q**0.5`` and depth ``d = c * Q**0.4`` (Leopold & Maddock 1953; ``a``
-    and ``c`` are :class:`~procgen.rivers.RiversConfig`'s ``width_coefficient`` and
-    ``depth_coefficient``), so ``d = c * (w / a)**0.8``, the depth the Level carved.
-
-    Examples
-    --------
-    >>> from procgen.queries import channel_depth
-    >>> round(float(channel_depth(8.0)), 3)        # Q = 4 m^3/s
-    0.522
-    """
-    a = max(float(width_coefficient), 1e-9)
-    w = np.maximum(np.asarray(width, np.float64), 0.0)
-    return float(depth_coefficient) * (w / a) ** 0.8
-
-
 def fords(level, *, max_width: float = FORD_MAX_WIDTH,
           max_depth: float = FORD_MAX_DEPTH) -> np.ndarray:
     """River cells shallow and narrow enough to wade across.
@@ -441,9 +423,7 @@ def fords(level, *, max_width: float = FORD_MAX_WIDTH,
     max_width = check_float("max_width", max_width, lo=0.0)
     max_depth = check_float("max_depth", max_depth, lo=0.0)
     mask, width = _river_width(level)
-    rc = level.config.rivers
-    depth = channel_depth(width, width_coefficient=rc.width_coefficient,
-                          depth_coefficient=rc.depth_coefficient)
+    depth = channel_depth(width, config=level.config.rivers)
     return mask & (width <= max_width) & (depth <= max_depth)
 
 

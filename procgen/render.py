@@ -1,4 +1,4 @@
-"""Drawing: colour maps, hillshading, river overlays, PNG and engine heightmap export.
+"""Drawing: colour maps, hillshading, river overlays, PNG images.
 
 Algorithms never draw; everything that turns grids into pixels lives here.
 
@@ -12,13 +12,13 @@ Conventions (shared with the rest of :mod:`procgen`):
 
 NaN heights are accepted by :func:`render_map` and :meth:`Ramp.colorize` as *no data* and drawn
 in the ramp's neutral ``nodata`` grey; infinite heights are always an error. Functions that
-compute numbers rather than pictures (:func:`hillshade`, :func:`heightmap16`) reject NaN.
+compute numbers rather than pictures (:func:`hillshade`) reject NaN. Engine heightmaps are
+numbers, not pictures: they live in :mod:`procgen.export`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import os
 from pathlib import Path
@@ -28,8 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from procgen._io import atomic_write
-from procgen._validate import (check_cell_size, check_enum, check_float, check_int,
-                              check_shape)
+from procgen._validate import (check_cell_size, check_float, check_int)
 
 __all__ = [
     "RGB",
@@ -37,14 +36,8 @@ __all__ = [
     "DEFAULT_RAMP",
     "hillshade",
     "render_map",
+    "render_biomes",
     "save_png",
-    "Engine",
-    "ENGINE_SIZES",
-    "legal_sizes",
-    "HeightmapRange",
-    "heightmap_range",
-    "heightmap16",
-    "save_heightmap16",
 ]
 
 RGB = tuple[int, int, int]
@@ -603,269 +596,49 @@ def save_png(image, path: os.PathLike | str) -> Path:
     return atomic_write(path, write, name="path")
 
 
-# --------------------------------------------------------------------------------------------
-# engine heightmaps
-# --------------------------------------------------------------------------------------------
-
-class Engine(enum.Enum):
-    """Game engines whose terrain heightmap sizes :func:`heightmap16` can check.
-
-    Legal sizes (square, in samples per side; see :data:`ENGINE_SIZES`):
-
-    * ``UNITY``: ``2**n + 1`` from 33 to 4097 -- Unity clamps
-      ``TerrainData.heightmapResolution`` to one of 33, 65, 129, 257, 513, 1025, 2049 or
-      4097 (Unity Scripting API, *TerrainData.heightmapResolution*).
-    * ``UNREAL``: 127, 253, 505, 1009, 2017, 4033, 8129 -- the "Recommended Landscape Sizes"
-      table of Epic's *Landscape Technical Guide* (Unreal Engine documentation); other sizes
-      do not fill a whole number of landscape components.
-    """
-
-    UNITY = "unity"
-    UNREAL = "unreal"
-
-
-#: Legal square heightmap sizes per engine, ascending.
-ENGINE_SIZES: dict[Engine, tuple[int, ...]] = {
-    Engine.UNITY: (33, 65, 129, 257, 513, 1025, 2049, 4097),
-    Engine.UNREAL: (127, 253, 505, 1009, 2017, 4033, 8129),
-}
-
-
-def legal_sizes(engine: Engine | str) -> tuple[int, ...]:
-    """Legal square heightmap sizes for ``engine``, ascending.
+def render_biomes(level, *, shade: bool = True, rivers: bool = True,
+                  river_color=(40, 96, 200)) -> np.ndarray:
+    """Draw a level's biomes as a uint8 RGB image (the colours of
+    :data:`procgen.biomes.BIOME_COLORS`).
 
     Parameters
     ----------
-    engine : Engine or str
-        An :class:`Engine` member or its value (``"unity"``, ``"unreal"``).
-
-    Returns
-    -------
-    tuple of int
-
-    Examples
-    --------
-    >>> legal_sizes("unity")
-    (33, 65, 129, 257, 513, 1025, 2049, 4097)
-    >>> legal_sizes(Engine.UNREAL)[:3]
-    (127, 253, 505)
-    """
-    return ENGINE_SIZES[check_enum("engine", engine, Engine)]
-
-
-def _illegal_size_text(what: str, engine: Engine, size: int) -> str:
-    sizes = ENGINE_SIZES[engine]
-    nearest = min(sizes, key=lambda s: (abs(s - size), s))
-    return (f"{what} is not a legal {engine.value} heightmap size; legal sizes: "
-            f"{', '.join(map(str, sizes))}; nearest legal size is {nearest}")
-
-
-@dataclasses.dataclass(frozen=True)
-class HeightmapRange:
-    """The metres mapped onto a 16-bit heightmap: ``lo`` -> 0 and ``hi`` -> 65535.
-
-    Record it next to the PNG: in Unity set the terrain height (``TerrainData.size.y``) to
-    ``hi - lo`` and place the terrain at ``y = lo``; in Unreal use ``unreal_z_scale``.
-
-    Examples
-    --------
-    >>> r = HeightmapRange(-100.0, 555.35)
-    >>> round(r.metres_per_step, 6)
-    0.01
-    >>> r.to_metres(np.array([0, 65535])).tolist()
-    [-100.0, 555.35]
-    """
-
-    lo: float
-    hi: float
-
-    @property
-    def metres_per_step(self) -> float:
-        """Height of one 16-bit step in metres (0 for a flat map)."""
-        return (self.hi - self.lo) / 65535.0
-
-    @property
-    def unreal_z_scale(self) -> float:
-        """Unreal Landscape Z scale for this range (at Z scale 100 the 16-bit range spans
-        512 m, so Z scale = ``(hi - lo) * 100 / 512``)."""
-        return (self.hi - self.lo) * 100.0 / 512.0
-
-    def to_metres(self, values) -> np.ndarray:
-        """Convert 16-bit heightmap values back to metres (float64)."""
-        return self.lo + np.asarray(values, dtype=np.float64) * self.metres_per_step
-
-
-def _check_height_range(height_range) -> tuple[float, float]:
-    try:
-        lo, hi = height_range
-    except (TypeError, ValueError):
-        raise ValueError(f"height_range must be a (lo, hi) pair of metres, "
-                         f"got {height_range!r}") from None
-    lo = check_float("height_range[0]", lo)
-    hi = check_float("height_range[1]", hi)
-    if not hi > lo:
-        raise ValueError(f"height_range must have lo < hi, got ({lo:g}, {hi:g})")
-    return lo, hi
-
-
-def heightmap_range(height, *, height_range=None) -> HeightmapRange:
-    """The metres range :func:`heightmap16` maps to 0..65535 for these arguments.
-
-    Parameters
-    ----------
-    height : array_like, shape (H, W)
-        Finite heights in metres.
-    height_range : (float, float), optional
-        Explicit ``(lo, hi)`` metres with ``lo < hi``; default ``(height.min(), height.max())``
-        (resampling is bilinear, so it never leaves that range).
-
-    Returns
-    -------
-    HeightmapRange
-
-    Examples
-    --------
-    >>> heightmap_range(np.array([[-5.0, 20.0], [3.0, 7.0]]))
-    HeightmapRange(lo=-5.0, hi=20.0)
-    """
-    h = _check_grid("height", height, allow_nan=False)
-    return _range_of(h, height_range)
-
-
-def _range_of(h: np.ndarray, height_range) -> HeightmapRange:
-    if height_range is None:
-        return HeightmapRange(float(h.min()), float(h.max()))
-    return HeightmapRange(*_check_height_range(height_range))
-
-
-def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Edge-aligned bilinear taps: output i samples input coordinate i*(n_in-1)/(n_out-1)."""
-    if n_in == 1 or n_out == 1:
-        zero = np.zeros(n_out, dtype=np.intp)
-        return zero, zero, np.zeros(n_out)
-    coord = np.arange(n_out, dtype=np.float64) * (n_in - 1) / (n_out - 1)
-    i0 = np.minimum(np.floor(coord).astype(np.intp), n_in - 2)
-    t = coord - i0  # exactly 0 at the first sample and 1 at the last
-    return i0, i0 + 1, t
-
-
-def _resample(h: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Separable edge-aligned bilinear resampling to ``(rows, cols)``, float64."""
-    r0, r1, tr = _axis_weights(h.shape[0], rows)
-    c0, c1, tc = _axis_weights(h.shape[1], cols)
-    h = h.astype(np.float64, copy=False)
-    # a*(1-t) + b*t (not a + t*(b-a)) so t = 0 and t = 1 reproduce the samples exactly.
-    tmp = h[r0] * (1.0 - tr)[:, None] + h[r1] * tr[:, None]
-    return tmp[:, c0] * (1.0 - tc) + tmp[:, c1] * tc
-
-
-def heightmap16(height, *, size: int | None = None, engine: Engine | str | None = None,
-                height_range=None) -> np.ndarray:
-    """Convert heights to a 16-bit engine heightmap.
-
-    Steps: (1) if ``size`` is given, resample to ``(size, size)`` by edge-aligned bilinear
-    interpolation -- output sample ``i`` reads input coordinate ``i*(H-1)/(size-1)`` along
-    rows and likewise along columns, so the four corners map exactly onto the corners; a
-    non-square input is resampled along each axis independently (its aspect ratio is not
-    kept, as engine terrains are square); (2) map metres linearly so ``lo`` -> 0 and
-    ``hi`` -> 65535, round to nearest and clip.
-
-    Parameters
-    ----------
-    height : array_like, shape (H, W)
-        Finite heights in metres; NaN or inf raise ``ValueError``.
-    size : int, optional
-        Output side length, >= 2 (and at most 8192). Default: keep the input shape.
-    engine : Engine or str, optional
-        Require the output size to be legal for this engine (see :class:`Engine`);
-        without ``size`` the input itself must be square and of a legal size.
-    height_range : (float, float), optional
-        ``(lo, hi)`` metres mapped to 0 and 65535; heights outside are clipped. Default:
-        the input's ``(min, max)``; a flat input then maps to all zeros. Use
-        :func:`heightmap_range` (or the return value of :func:`save_heightmap16`) to record
-        the metres-per-step scale.
+    level : Level
+    shade : bool, optional
+        Multiply land by a hillshade (Horn 1981) so relief shows (default True).
+    rivers : bool, optional
+        Paint river cells in ``river_color`` (default True).
+    river_color : (int, int, int), optional
 
     Returns
     -------
     numpy.ndarray
-        ``uint16`` array, ``(size, size)`` or the input shape.
-
-    Raises
-    ------
-    ValueError
-        E.g. ``size 1000 is not a legal unity heightmap size; legal sizes: 33, 65, ...,
-        4097; nearest legal size is 1025``.
+        ``(rows, cols, 3)`` uint8; pixel ``[r, c]`` shows cell ``[r, c]``. Write it with
+        :func:`save_png`.
 
     Examples
     --------
-    >>> h = np.array([[0.0, 10.0], [20.0, 30.0]], dtype=np.float32)
-    >>> heightmap16(h).tolist()
-    [[0, 21845], [43690, 65535]]
-    >>> hm = heightmap16(h, size=33, engine="unity")
-    >>> hm.shape, int(hm[0, 0]), int(hm[-1, -1]), int(hm[16, 16])
-    ((33, 33), 0, 65535, 32768)
+    >>> from procgen import generate_level
+    >>> from procgen.biomes import Biome
+    >>> lv = generate_level(seed=3, shape=32, cell_size=4000.0, preset="islands")
+    >>> img = render_biomes(lv, shade=False, rivers=False)
+    >>> img.shape, tuple(int(v) for v in img[0, 0]) == Biome.OCEAN.color
+    ((32, 32, 3), True)
     """
-    h = _check_grid("height", height, allow_nan=False)
-    if engine is not None:
-        engine = check_enum("engine", engine, Engine)
-    if size is not None:
-        size = check_int("size", size, lo=2)
-        check_shape("size", (size, size))
-        if engine is not None and size not in ENGINE_SIZES[engine]:
-            raise ValueError(_illegal_size_text(f"size {size}", engine, size))
-    elif engine is not None:
-        rows, cols = h.shape
-        if rows != cols or rows not in ENGINE_SIZES[engine]:
-            raise ValueError(_illegal_size_text(f"height shape {rows}x{cols}", engine, max(rows, cols))
-                             + " (pass size=... to resample)")
-    rng = _range_of(h, height_range)
-    if size is not None:
-        values = _resample(h, size, size)
-    else:
-        values = h.astype(np.float64)
-    if rng.hi == rng.lo:
-        return np.zeros(values.shape, dtype=np.uint16)
-    values -= rng.lo
-    values *= 65535.0 / (rng.hi - rng.lo)
-    np.rint(values, out=values)
-    np.clip(values, 0.0, 65535.0, out=values)
-    return values.astype(np.uint16)
+    from .biomes import BIOME_COLORS, Biome
+    from .queries import river_mask
 
-
-def save_heightmap16(height, path: os.PathLike | str, *, size: int | None = None,
-                     engine: Engine | str | None = None, height_range=None) -> HeightmapRange:
-    """Write :func:`heightmap16` of ``height`` as a true 16-bit greyscale PNG, atomically.
-
-    Parameters
-    ----------
-    height, size, engine, height_range
-        As for :func:`heightmap16`.
-    path : path-like
-        Target ``.png``; its folder must exist and be writable. Nothing is written when any
-        check fails.
-
-    Returns
-    -------
-    HeightmapRange
-        The metres mapped to 0 and 65535 (``metres_per_step`` gives the vertical scale).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from PIL import Image
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> target = pathlib.Path(folder.name) / "terrain.png"
-    >>> h = np.linspace(-50, 450, 65 * 65, dtype=np.float32).reshape(65, 65)
-    >>> save_heightmap16(h, target, engine="unity")
-    HeightmapRange(lo=-50.0, hi=450.0)
-    >>> with Image.open(target) as im:
-    ...     back = np.asarray(im)
-    >>> back.dtype, int(back.min()), int(back.max())
-    (dtype('uint16'), 0, 65535)
-    >>> folder.cleanup()
-    """
-    h = _check_grid("height", height, allow_nan=False)
-    rng = _range_of(h, height_range)
-    image = heightmap16(h, size=size, engine=engine, height_range=height_range)
-    save_png(image, path)
-    return rng
+    lut = np.array([BIOME_COLORS[b] for b in Biome], np.uint8)
+    biomes = np.asarray(level.biomes)
+    if biomes.size and int(biomes.max()) >= len(lut):
+        raise ValueError(f"level.biomes holds {int(biomes.max())}, not a Biome value "
+                         f"(0..{len(lut) - 1})")
+    rgb = lut[biomes]
+    if shade:
+        hs = hillshade(level.height, cell_size=level.cell_size)
+        factor = 0.45 + 0.55 * hs / np.sin(np.radians(45.0))
+        factor[level.water] = 1.0
+        rgb = np.clip(rgb * factor[..., None] + 0.5, 0, 255).astype(np.uint8)
+    if rivers:
+        rgb[river_mask(level)] = np.asarray(river_color, np.uint8)
+    return rgb

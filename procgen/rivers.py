@@ -37,13 +37,13 @@ import numpy as np
 
 from . import paths as _paths
 from . import walkers as _walkers
-from ._kernels import hydrology as _hk
+from ._kernels import rivers as _rk
 from ._kernels.raster import polyline_cells
 from ._validate import check_cell_size, check_float, check_int, check_plain_name
 from .hydrology import Drainage
 from .river import River
 
-__all__ = ["RiverGenerator", "RiversConfig", "FlowRivers", "ShapeRivers", "DownhillRivers",
+__all__ = ["RiverGenerator", "RiversConfig", "channel_depth", "FlowRivers", "ShapeRivers", "DownhillRivers",
            "BUILTIN_GENERATORS", "ENTRY_POINT_GROUP", "get_generator", "plugin_prefixes", "place_shapes", "carve_rivers",
            "river_cells", "width_from_discharge"]
 
@@ -177,14 +177,14 @@ class FlowRivers:
     def generate(self, drainage: Drainage, *, rng=None, config: RiversConfig) -> list[River]:
         threshold = max(2.0, config.min_area_cells(drainage.cell_size))
         acc = drainage.accumulation.ravel()
-        cells, offsets = _hk.extract_rivers(drainage.directions, acc, threshold,
+        cells, offsets = _rk.extract_rivers(drainage.directions, acc, threshold,
                                             drainage.water,
                                             config.min_length_cells(drainage.cell_size))
         if len(offsets) < 2:
             return []
-        down = _hk.downstream_index(drainage.directions)
+        down = _rk.downstream_index(drainage.directions)
         network = (acc >= threshold) & ~drainage.water.ravel()
-        order = _hk.strahler(down, _hk.topological_order(down), network)
+        order = _rk.strahler(down, _rk.topological_order(down), network)
         nc = drainage.directions.shape[1]
         rivers = []
         for a, b in zip(offsets[:-1], offsets[1:]):
@@ -492,6 +492,39 @@ def river_cells(river: River, shape) -> tuple[np.ndarray, np.ndarray]:
     return cells, river.width[segment]
 
 
+def channel_depth(width, *, config=None) -> np.ndarray:
+    """Channel depth in metres for a channel width, by hydraulic geometry.
+
+    Width ``w = a * Q**0.5`` and depth ``d = c * Q**0.4`` (Leopold & Maddock 1953; ``a``
+    and ``c`` are the rivers config's ``width_coefficient`` and ``depth_coefficient``), so
+    ``Q = (w / a)**2`` and ``d = c * Q**0.4``. The one home of this formula: carving cuts
+    each river bed this deep, and :func:`fords` wades by it.
+
+    Parameters
+    ----------
+    width : array_like
+        Channel widths in metres (negative widths count as 0).
+    config : procgen.rivers.RiversConfig, optional
+        Its ``width_coefficient`` and ``depth_coefficient``; default ``RiversConfig()``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 depths, the shape of ``width``.
+
+    Examples
+    --------
+    >>> from procgen.rivers import channel_depth
+    >>> round(float(channel_depth(8.0)), 3)        # Q = 4 m^3/s
+    0.522
+    """
+    if config is None:
+        config = RiversConfig()
+    w = np.maximum(np.asarray(width, np.float64), 0.0)
+    discharge = (w / max(config.width_coefficient, 1e-9)) ** 2      # m^3/s
+    return config.depth_coefficient * discharge ** 0.4
+
+
 def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
                  config: RiversConfig) -> np.ndarray:
     """Cut channels and valleys along rivers so heights never rise from source to mouth.
@@ -525,16 +558,15 @@ def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
         all_cells.append(flat)
         offsets.append(offsets[-1] + len(flat))
         if config.carve:
-            q = (width.astype(np.float64) / max(config.width_coefficient, 1e-9)) ** 2
-            depth = config.depth_coefficient * q ** 0.4
+            depth = channel_depth(width, config=config)
             beds.append(np.minimum.accumulate(height.ravel()[flat] - depth).astype(np.float32))
             radii.append(1.0 + width / cell_size)
     cells = np.concatenate(all_cells)
     offsets = np.asarray(offsets, np.int64)
     if config.carve:
-        _hk.carve_valleys(height, cells, np.concatenate(beds), np.concatenate(radii),
+        _rk.carve_valleys(height, cells, np.concatenate(beds), np.concatenate(radii),
                           np.float32(config.valley_slope * cell_size))
-    passes = _hk.enforce_descent(height, cells, offsets, 1000)
+    passes = _rk.enforce_descent(height, cells, offsets, 1000)
     if passes >= 1000:  # pragma: no cover - each pass only lowers; loops settle in two
         raise RuntimeError("river carving did not settle")
     return height

@@ -2,7 +2,7 @@
 import numpy as np
 
 
-# --- seeded gradient noise (procgen/_kernels/gradient.py) ---
+# --- seeded gradient noise (procgen/_kernels/noise.py) ---
 _MASK64 = (1 << 64) - 1
 
 
@@ -23,7 +23,7 @@ def naive_lattice_hash(i, j, key):
 def naive_gradient_point(u_row, u_col, key, period_row, period_col):
     """Perlin-style gradient noise at one point, written out corner by corner."""
     import math
-    from procgen._kernels.gradient import GRAD_COL, GRAD_ROW
+    from procgen._kernels.noise import GRAD_COL, GRAD_ROW
 
     i, j = math.floor(u_row), math.floor(u_col)
     fy, fx = np.float32(u_row - i), np.float32(u_col - j)
@@ -367,8 +367,9 @@ def _neighbours(r, c, nr, nc):
             yield k, rr, cc
 
 
-def naive_drains(dem, seeds):
-    """Cells that drain by definition: seeds, the map edge, and neighbours of NaN."""
+def naive_flood_seeds(dem, seeds):
+    """Cells :func:`naive_priority_flood_epsilon` floods from, as the kernel does: those that
+    drain by definition (seeds, the map edge, and neighbours of NaN)."""
     nr, nc = dem.shape
     out = np.array(seeds, dtype=bool, copy=True)
     for r in range(nr):
@@ -382,12 +383,15 @@ def naive_drains(dem, seeds):
     return out
 
 
-def naive_spill_levels(dem, seeds):
-    """The exact filled surface without epsilon: each cell's spill level, the lowest possible
-    maximum height along any 8-connected path to a drain, by fixed-point iteration
-    (W = max(own height, min W of neighbours) until nothing changes)."""
+def naive_priority_flood_epsilon(dem, seeds):
+    """Twin of ``priority_flood_epsilon`` without its epsilon gradient: the kernel's output
+    lies at or a few float32 steps above this exact filled surface.
+
+    Each cell's spill level is the lowest possible maximum height along any 8-connected path
+    to a drain, by fixed-point iteration (W = max(own height, min W of neighbours) until
+    nothing changes)."""
     nr, nc = dem.shape
-    drains = naive_drains(dem, seeds)
+    drains = naive_flood_seeds(dem, seeds)
     w = np.where(drains | np.isnan(dem), dem, np.inf).astype(np.float64)
     changed = True
     while changed:
@@ -405,7 +409,7 @@ def naive_spill_levels(dem, seeds):
     return w
 
 
-def naive_d8(filled, outlets):
+def naive_d8_directions(filled, outlets):
     """Steepest descent by drop / distance, first code wins ties; -1 if nothing is lower."""
     nr, nc = filled.shape
     out = np.full((nr, nc), -1, np.int8)
@@ -425,7 +429,7 @@ def naive_d8(filled, outlets):
     return out
 
 
-def naive_accumulation(directions, weights):
+def naive_accumulate(directions, weights):
     """Walk from every cell to its outlet, adding the cell's weight to each cell passed."""
     nr, nc = directions.shape
     out = np.zeros((nr, nc))
@@ -442,6 +446,83 @@ def naive_accumulation(directions, weights):
                 steps += 1
                 assert steps <= nr * nc, "cycle"
     return out
+
+
+def naive_label_components(mask):
+    """8-connected components by breadth-first search; labels in scan order of first cell."""
+    from collections import deque
+    nr, nc = mask.shape
+    out = np.zeros((nr, nc), np.int32)
+    label = 0
+    for r in range(nr):
+        for c in range(nc):
+            if mask[r, c] and out[r, c] == 0:
+                label += 1
+                out[r, c] = label
+                queue = deque([(r, c)])
+                while queue:
+                    a, b = queue.popleft()
+                    for _, aa, bb in _neighbours(a, b, nr, nc):
+                        if mask[aa, bb] and out[aa, bb] == 0:
+                            out[aa, bb] = label
+                            queue.append((aa, bb))
+    return out, label
+
+
+# --- rivers (procgen/_kernels/rivers.py) ---
+def naive_strahler(directions, network):
+    """Strahler order from its definition, recursively over each cell's donors."""
+    import functools
+    nr, nc = directions.shape
+    donors = {}
+    for r in range(nr):
+        for c in range(nc):
+            k = directions[r, c]
+            if k >= 0 and network[r, c]:
+                donors.setdefault((r + _D8[k][0], c + _D8[k][1]), []).append((r, c))
+
+    @functools.lru_cache(maxsize=None)
+    def order(cell):
+        ups = sorted((order(d) for d in donors.get(cell, []) if network[d]), reverse=True)
+        if not ups:
+            return 1
+        return ups[0] + 1 if len(ups) > 1 and ups[1] == ups[0] else ups[0]
+
+    out = np.zeros((nr, nc), np.int32)
+    for r in range(nr):
+        for c in range(nc):
+            if network[r, c]:
+                out[r, c] = order((r, c))
+    return out
+
+
+def naive_enforce_descent(height, rivers):
+    """Repeat running minima along each river (lists of (row, col)) until nothing changes."""
+    h = height.copy()
+    changed = True
+    while changed:
+        changed = False
+        for cells in rivers:
+            lowest = h[cells[0]]
+            for cell in cells[1:]:
+                if h[cell] > lowest:
+                    h[cell] = lowest
+                    changed = True
+                lowest = h[cell]
+    return h
+
+
+def naive_carve_valleys(height, cells, bed, radius, side_slope):
+    """height = min(height, bed + side_slope * distance) within radius of each river cell."""
+    h = height.copy()
+    nr, nc = h.shape
+    for (r0, c0), b, rad in zip(cells, bed, radius):
+        for r in range(nr):
+            for c in range(nc):
+                d = np.hypot(r - r0, c - c0)
+                if d <= rad:
+                    h[r, c] = min(h[r, c], np.float32(b + side_slope * d))
+    return h
 
 
 # --- walkers and paths (procgen/_kernels/walkers.py, paths.py) ---
@@ -589,82 +670,6 @@ def naive_self_intersection_count(path):
             else:
                 count += meet(a, b, c, d)
     return count
-
-
-def naive_components(mask):
-    """8-connected components by breadth-first search; labels in scan order of first cell."""
-    from collections import deque
-    nr, nc = mask.shape
-    out = np.zeros((nr, nc), np.int32)
-    label = 0
-    for r in range(nr):
-        for c in range(nc):
-            if mask[r, c] and out[r, c] == 0:
-                label += 1
-                out[r, c] = label
-                queue = deque([(r, c)])
-                while queue:
-                    a, b = queue.popleft()
-                    for _, aa, bb in _neighbours(a, b, nr, nc):
-                        if mask[aa, bb] and out[aa, bb] == 0:
-                            out[aa, bb] = label
-                            queue.append((aa, bb))
-    return out, label
-
-
-def naive_strahler(directions, network):
-    """Strahler order from its definition, recursively over each cell's donors."""
-    import functools
-    nr, nc = directions.shape
-    donors = {}
-    for r in range(nr):
-        for c in range(nc):
-            k = directions[r, c]
-            if k >= 0 and network[r, c]:
-                donors.setdefault((r + _D8[k][0], c + _D8[k][1]), []).append((r, c))
-
-    @functools.lru_cache(maxsize=None)
-    def order(cell):
-        ups = sorted((order(d) for d in donors.get(cell, []) if network[d]), reverse=True)
-        if not ups:
-            return 1
-        return ups[0] + 1 if len(ups) > 1 and ups[1] == ups[0] else ups[0]
-
-    out = np.zeros((nr, nc), np.int32)
-    for r in range(nr):
-        for c in range(nc):
-            if network[r, c]:
-                out[r, c] = order((r, c))
-    return out
-
-
-def naive_enforce_descent(height, rivers):
-    """Repeat running minima along each river (lists of (row, col)) until nothing changes."""
-    h = height.copy()
-    changed = True
-    while changed:
-        changed = False
-        for cells in rivers:
-            lowest = h[cells[0]]
-            for cell in cells[1:]:
-                if h[cell] > lowest:
-                    h[cell] = lowest
-                    changed = True
-                lowest = h[cell]
-    return h
-
-
-def naive_carve_valleys(height, cells, bed, radius, side_slope):
-    """height = min(height, bed + side_slope * distance) within radius of each river cell."""
-    h = height.copy()
-    nr, nc = h.shape
-    for (r0, c0), b, rad in zip(cells, bed, radius):
-        for r in range(nr):
-            for c in range(nc):
-                d = np.hypot(r - r0, c - c0)
-                if d <= rad:
-                    h[r, c] = min(h[r, c], np.float32(b + side_slope * d))
-    return h
 
 
 # --- queries, biomes (procgen/_kernels/queries.py, procgen/biomes.py) ---

@@ -8,7 +8,8 @@ import pytest
 
 from procgen import Level, LevelConfig, River, generate_level
 from procgen.biomes import (BIOME_COLORS, Biome, BiomesConfig, assign_biomes, classify,
-                            latitudes, legend, moisture, render_biomes, temperature)
+                            latitudes, legend, moisture, temperature)
+from procgen.render import render_biomes
 from tests.naive import naive_classify
 
 
@@ -149,10 +150,10 @@ def test_rivers_make_their_banks_wetter():
     river = River(path=np.array([[0.0, 4.0], [8.0, 4.0]]), width=np.array([30.0, 30.0]),
                   generator="hand")
     dry = Level(config=LevelConfig(), seed=0, cell_size=500.0, height=h,
-                water=np.zeros(h.shape, bool), lakes=np.zeros(h.shape, np.int32))
+                water=np.zeros(h.shape, bool), lakes=np.zeros(h.shape, np.int32)).with_biomes()
     wet = Level(config=LevelConfig(), seed=0, cell_size=500.0, height=h,
                 water=np.zeros(h.shape, bool), lakes=np.zeros(h.shape, np.int32),
-                rivers=[river])
+                rivers=[river]).with_biomes()
     assert len(np.unique(dry.biomes)) == 1
     assert (wet.biomes[:, 3] != dry.biomes[:, 3]).all()
 
@@ -162,7 +163,7 @@ def test_steep_land_is_bare_rock_and_low_coast_is_beach():
     h[:, 0] = -10.0
     h[3:, 4:] = 3000.0                                    # a cliff
     lv = Level(config=LevelConfig(), seed=0, cell_size=100.0, height=h, water=h <= 0,
-               lakes=np.zeros(h.shape, np.int32))
+               lakes=np.zeros(h.shape, np.int32)).with_biomes()
     assert (lv.biomes[:, 1] == Biome.BEACH).all()
     assert Biome.BARE_ROCK in lv.biomes
 

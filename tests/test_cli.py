@@ -143,7 +143,8 @@ def test_sea_floor_clamps_the_heightmap(tmp_path, capsys):
      "--heightmap-size 1000 is not a legal unity heightmap size; legal sizes: 33, 65"),
     (["--heightmap", "h.png", "--heightmap-size", "1"], "--heightmap-size must be >= 2, got 1"),
     (["--heightmap", "h.png", "--engine", "unity"],
-     "--size 32 is not a legal unity heightmap size (legal sizes: 33, 65"),
+     "--size 32 is not a legal unity heightmap size; legal sizes: 33, 65, 129, 257, 513, 1025, "
+     "2049, 4097; nearest legal size is 33; pass --heightmap-size N to resample"),
     (["--engine", "unreal"], "--engine needs --heightmap PATH"),
     (["--heightmap-size", "65", "--sea-floor", "-5"],
      "--heightmap-size, --sea-floor need --heightmap PATH"),
@@ -448,7 +449,7 @@ def test_export_a_saved_level_matches_generating_it(tmp_path):
     (["--format", "raw16", "-o", "h.raw", "--heightmap-size", "1000", "--engine", "unity"],
      "--heightmap-size 1000 is not a legal unity heightmap size; legal sizes: 33, 65"),
     (["--format", "raw16", "-o", "h.raw", "--size", "96", "--engine", "unity"],
-     "--size 96 is not a legal unity heightmap size (legal sizes: 33, 65"),
+     "--size 96 is not a legal unity heightmap size; legal sizes: 33, 65"),
     (["--format", "raw16", "-o", "h.raw", "--size", "65x33", "--engine", "unity"],
      "--size 65x33 is not a legal unity heightmap size"),
     (["--format", "heightmap16", "-o", "h.png", "--heightmap-size", "1"],
@@ -496,7 +497,8 @@ def test_export_refuses_damaged_or_illegal_saved_levels(tmp_path, capsys):
     assert main(["export", "--format", "raw16", "-o", str(tmp_path / "h.raw"), "--level",
                  str(tmp_path / "l.npz"), "--engine", "unity"]) == 2
     err = capsys.readouterr().err
-    assert "is 40x40, not a legal unity heightmap size" in err and err.count("\n") == 1
+    assert "l.npz' of 40x40 is not a legal unity heightmap size" in err and err.count("\n") == 1
+    assert "nearest legal size is 33; pass --heightmap-size N to resample" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.npz", "l.npz", "m.png"]
 
 
@@ -679,11 +681,11 @@ def test_a_cgroup_limit_lowers_the_available_memory(tmp_path, version):
                                      "(200000, 200000) and data type float32", ""])
 def test_running_out_of_memory_midway_is_one_line_and_status_1(monkeypatch, tmp_path, capsys,
                                                                message):
-    import procgen.level
+    import procgen.pipeline
 
     def drain(*args, **kwargs):
         raise MemoryError(message)
-    monkeypatch.setattr(procgen.level, "drain", drain)
+    monkeypatch.setattr(procgen.pipeline, "drain", drain)
     monkeypatch.setattr(cli, "_available_memory", lambda: 8_000_000_000)
     assert main(["map", "--size", "64", "-o", str(tmp_path / "m.png")]) == 1
     line = _one_error_line(capsys)
@@ -709,11 +711,11 @@ def test_running_out_of_memory_while_writing_an_export(monkeypatch, tmp_path, ca
 
 
 def test_a_bug_is_one_line_and_status_1_unless_debugging(monkeypatch, tmp_path, capsys):
-    import procgen.level
+    import procgen.pipeline
 
     def drain(*args, **kwargs):
         raise RuntimeError("carving did not settle\nsecond line")
-    monkeypatch.setattr(procgen.level, "drain", drain)
+    monkeypatch.setattr(procgen.pipeline, "drain", drain)
     monkeypatch.delenv("PROCGEN_DEBUG", raising=False)
     argv = ["map", "--size", "16", "-o", str(tmp_path / "m.png")]
     assert main(argv) == 1
@@ -727,11 +729,11 @@ def test_a_bug_is_one_line_and_status_1_unless_debugging(monkeypatch, tmp_path, 
 
 
 def test_interrupt_is_status_130_without_a_traceback(monkeypatch, tmp_path, capsys):
-    import procgen.level
+    import procgen.pipeline
 
     def drain(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(procgen.level, "drain", drain)
+    monkeypatch.setattr(procgen.pipeline, "drain", drain)
     assert main(["map", "--size", "16", "-o", str(tmp_path / "m.png")]) == 130
     assert capsys.readouterr().err == "procgen: interrupted\n"
 
@@ -790,23 +792,26 @@ def test_success_lines_survive_odd_paths_and_closed_pipes(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is KiB on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_memory_estimate_covers_a_real_run(tmp_path):
     """The estimate against the peak RSS of a real 1024^2 map with heightmap and level file:
     at least what the run used, and not more than twice it (a refusal must be believable)."""
-    # Compile first, with the same outputs (the heightmap has kernels of its own): the first
-    # run's peak is the compiler's, not the map's.
+    # Compile first into a cache of this test's own, with the same outputs (the heightmap has
+    # kernels of its own): the first run's peak is the compiler's, not the map's.
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "jit")}
     subprocess.run([sys.executable, "-m", "procgen.cli", "map", "-q", "--size", "1024", "-o",
                     str(tmp_path / "warm.png"), "--heightmap", str(tmp_path / "wh.png"),
-                    "--level", str(tmp_path / "wl.npz")], check=True, timeout=600)
-    # The peak of this process alone (RUSAGE_SELF), not of any compile helper it starts.
-    code = ("import resource, sys; from procgen.cli import main; "
+                    "--level", str(tmp_path / "wl.npz")], check=True, timeout=600, env=env)
+    # The peak of this process alone, not of any compile helper it starts: VmHWM, which exec
+    # resets (ru_maxrss keeps the forking parent's high-water mark, here pytest's with torch).
+    code = ("import re, sys; from procgen.cli import main; "
             f"rc = main(['map', '-q', '--size', '1024', '-o', {str(tmp_path / 'm.png')!r}, "
             f"'--heightmap', {str(tmp_path / 'h.png')!r}, '--level', "
             f"{str(tmp_path / 'l.npz')!r}]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+            "print(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1]); "
+            "sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
     peak = int(proc.stdout.split()[-1]) * 1024
     estimate = cli._memory_needed(1024 * 1024, 1024 * 1024, False)

@@ -19,11 +19,11 @@ from PIL import Image
 
 from procgen import Level, LevelConfig, River, generate_level
 from procgen.biomes import Biome
-from procgen.export import (DEFAULT_TILESET, TILE_COLORS, TILE_KEYS, GeoFrame, LayerFormat,
-                            biome_weights, geotiff_bytes, rivers_geojson, save_geojson,
-                            save_geotiff, save_heightmap, save_tiled, tiled_map,
-                            tileset_image, to_tiles)
-from procgen.render import HeightmapRange, heightmap16
+from procgen.export import (DEFAULT_TILESET, ENGINE_SIZES, TILE_COLORS, TILE_KEYS, Engine,
+                            GeoFrame, HeightmapRange, LayerFormat, biome_weights,
+                            check_engine_size, geotiff_bytes, heightmap16, heightmap_range,
+                            legal_sizes, rivers_geojson, save_geojson, save_geotiff,
+                            save_heightmap, save_tiled, tiled_map, tileset_image, to_tiles)
 
 
 def _coast_level(rows=40, cols=56, cell_size=4000.0):
@@ -45,7 +45,8 @@ def _coast_level(rows=40, cols=56, cell_size=4000.0):
         rivers.append(River(path=path, width=width, generator="hand", discharge=10.0 * (k + 1),
                             order=k + 1))
     return Level(config=LevelConfig(), seed=1, cell_size=cell_size, height=height,
-                 water=height < 0, lakes=np.zeros(height.shape, np.int32), rivers=rivers)
+                 water=height < 0, lakes=np.zeros(height.shape, np.int32),
+                 rivers=rivers).with_biomes()
 
 
 @pytest.fixture(scope="module")
@@ -784,3 +785,162 @@ def test_colliding_outputs_are_refused(level, tmp_path):
         atomic_write_many([(tmp_path / "a", b"1", "path"),
                            (tmp_path / "missing" / "b", b"2", "sidecar")])
     assert list(tmp_path.iterdir()) == []
+
+
+# -- 16-bit conversion and legal engine sizes ------------------------------------------------
+
+def test_engine_members_and_sizes():
+    assert {e.value for e in Engine} == {"unity", "unreal"}
+    assert legal_sizes(Engine.UNITY) == tuple(2 ** n + 1 for n in range(5, 13))
+    assert legal_sizes("unreal") == (127, 253, 505, 1009, 2017, 4033, 8129)
+    assert set(ENGINE_SIZES) == set(Engine)
+    with pytest.raises(ValueError, match="engine must be one of 'unity', 'unreal', got 'godot'"):
+        legal_sizes("godot")
+
+
+def test_heightmap16_min_max_and_corners():
+    rng = np.random.default_rng(7)
+    h = np.clip(rng.normal(0, 300, (50, 70)), -900, 900).astype(np.float32)
+    h[0, 0], h[0, -1], h[-1, 0], h[-1, -1] = -1000.0, 10.0, 20.0, 2000.0
+    full = heightmap16(h)
+    assert full.dtype == np.uint16 and full.shape == (50, 70)
+    assert full.min() == 0 and full.max() == 65535
+    assert full[0, 0] == 0 and full[-1, -1] == 65535
+    hm = heightmap16(h, size=33)
+    assert hm.shape == (33, 33)                                  # each axis resampled to size
+    for (r, c), (R, C) in zip([(0, 0), (0, -1), (-1, 0), (-1, -1)],
+                              [(0, 0), (0, -1), (-1, 0), (-1, -1)]):
+        assert hm[r, c] == full[R, C]
+    assert hm[0, 0] == 0 and hm[-1, -1] == 65535
+
+
+def test_heightmap16_resample_is_edge_aligned_bilinear():
+    # a plane resamples to the plane sampled at i*(H-1)/(size-1)
+    rows, cols = np.mgrid[0:5, 0:9].astype(np.float64)
+    plane = (3.0 * rows + cols).astype(np.float32)               # 0 .. 20
+    hm = heightmap16(plane, size=17, height_range=(0.0, 65535.0 / 1000.0))
+    i = np.arange(17)
+    expect = 3.0 * (i * 4 / 16)[:, None] + (i * 8 / 16)[None, :]
+    np.testing.assert_array_equal(hm, np.rint(expect * 1000.0).astype(np.uint16))
+    assert np.array_equal(heightmap16(plane, size=2), heightmap16(plane[[0, -1]][:, [0, -1]]))
+
+
+def test_heightmap16_same_size_is_identity():
+    h = np.random.default_rng(0).random((33, 33)).astype(np.float32)
+    np.testing.assert_array_equal(heightmap16(h, size=33), heightmap16(h))
+
+
+def test_heightmap16_height_range_and_flat():
+    h = np.array([[-10.0, 0.0], [50.0, 200.0]], np.float32)
+    hm = heightmap16(h, height_range=(0.0, 100.0))
+    assert hm.tolist() == [[0, 0], [32768, 65535]]               # clipped outside the range
+    assert heightmap_range(h) == HeightmapRange(-10.0, 200.0)
+    assert heightmap_range(h, height_range=(0, 100)) == HeightmapRange(0.0, 100.0)
+    assert heightmap16(np.full((3, 3), 5.0)).tolist() == [[0] * 3] * 3
+    with pytest.raises(ValueError, match="height_range must have lo < hi"):
+        heightmap16(h, height_range=(5.0, 5.0))
+    with pytest.raises(ValueError, match=r"height_range\[1\] must be finite"):
+        heightmap16(h, height_range=(0.0, np.inf))
+    with pytest.raises(ValueError, match="height_range must be a \\(lo, hi\\) pair"):
+        heightmap16(h, height_range=5.0)
+
+
+def test_heightmap_range_scale():
+    r = HeightmapRange(-100.0, 555.35)
+    assert r.metres_per_step == pytest.approx(0.01)
+    assert r.unreal_z_scale == pytest.approx(655.35 * 100 / 512)
+    assert r.to_metres([0, 65535]).tolist() == pytest.approx([-100.0, 555.35])
+
+
+def test_heightmap16_rejects_nan_and_bad_size():
+    with pytest.raises(ValueError, match="height contains NaN"):
+        heightmap16(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="size must be in 2..inf, got 1"):
+        heightmap16(np.zeros((3, 3)), size=1)
+    with pytest.raises(TypeError, match="size must be an integer"):
+        heightmap16(np.zeros((3, 3)), size=33.0)
+    with pytest.raises(ValueError, match="size 9000x9000 .* over the cap"):
+        heightmap16(np.zeros((3, 3)), size=9000)
+
+
+@pytest.mark.parametrize("engine", list(Engine))
+def test_legal_sizes_accepted(engine):
+    h = np.array([[0.0, 1.0], [2.0, 3.0]], np.float32)
+    for size in legal_sizes(engine):
+        if size > 1100:   # keep the test fast; larger sizes go through the same check
+            continue
+        hm = heightmap16(h, size=size, engine=engine)
+        assert hm.shape == (size, size) and hm[0, 0] == 0 and hm[-1, -1] == 65535
+    assert heightmap16(h, size=legal_sizes(engine)[0], engine=engine.value).shape[0] == legal_sizes(engine)[0]
+
+
+@pytest.mark.parametrize("engine", list(Engine))
+def test_illegal_sizes_rejected(engine):
+    h = np.zeros((4, 4), np.float32)
+    sizes = legal_sizes(engine)
+    for legal in sizes:
+        for bad in (legal - 1, legal + 1):
+            nearest = min(sizes, key=lambda s: (abs(s - bad), s))
+            with pytest.raises(ValueError, match=(
+                    rf"^size {bad} is not a legal {engine.value} heightmap size; legal sizes: "
+                    rf"{', '.join(map(str, sizes))}; nearest legal size is {nearest}$")):
+                heightmap16(h, size=bad, engine=engine)
+
+
+@pytest.mark.parametrize("engine, bad, nearest", [
+    (Engine.UNITY, 1000, 1025), (Engine.UNREAL, 1000, 1009),
+    (Engine.UNITY, 2, 33), (Engine.UNREAL, 9000 // 2, 4033),
+])
+def test_illegal_size_message_suggests_nearest(engine, bad, nearest):
+    with pytest.raises(ValueError, match=rf"size {bad} is not a legal {engine.value} .*nearest legal size is {nearest}"):
+        heightmap16(np.zeros((3, 3)), size=bad, engine=engine)
+
+
+@pytest.mark.parametrize("engine", list(Engine))
+def test_engine_without_size_checks_input_shape(engine):
+    n = legal_sizes(engine)[0]
+    assert heightmap16(np.zeros((n, n)), engine=engine).shape == (n, n)
+    with pytest.raises(ValueError, match=rf"height shape {n}x{n + 1} is not a legal {engine.value} .*pass size="):
+        heightmap16(np.zeros((n, n + 1)), engine=engine)
+
+
+def test_png16_is_true_16_bit_and_round_trips(tmp_path):
+    n = 65      # 65 -> 129: input sample i lands exactly on output 2i
+    r, c = np.mgrid[0:n, 0:n].astype(np.float64)
+    h = (3000.0 * np.exp(-((r - n / 2) ** 2 + (c - n / 2) ** 2) / (2 * (n / 5) ** 2)) - 1500.0
+         + 150.0 * np.sin(r * 0.31) * np.cos(c * 0.23)).astype(np.float32)
+    lv = Level(config=LevelConfig(), seed=0, cell_size=10.0, height=h,
+               water=np.zeros(h.shape, bool), lakes=np.zeros(h.shape, np.int32))
+    target = tmp_path / "terrain.png"
+    used = save_heightmap(lv, target, size=129, engine=Engine.UNITY).range
+    assert used == HeightmapRange(float(h.min()), float(h.max()))
+    raw = target.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR"
+    assert raw[24] == 16 and raw[25] == 0                         # bit depth 16, greyscale
+    with Image.open(target) as im:
+        assert im.mode == "I;16" and im.size == (129, 129)
+        back = np.asarray(im)
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back, heightmap16(h, size=129, engine="unity"))
+    assert back.min() == 0 and back.max() == 65535
+    np.testing.assert_array_equal(back[::2, ::2], heightmap16(h))
+    np.testing.assert_allclose(used.to_metres(back[[0, -1], [0, -1]]), h[[0, -1], [0, -1]],
+                               atol=used.metres_per_step)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["terrain.json", "terrain.png"]
+
+
+def test_missing_folder_is_named(square, tmp_path):
+    target = tmp_path / "missing" / "terrain.png"
+    with pytest.raises(ValueError, match="path: folder .* does not exist"):
+        save_heightmap(square, target)
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("engine", list(Engine))
+def test_check_engine_size(engine):
+    n = legal_sizes(engine)[0]
+    check_engine_size(engine, (n, n), what="x")
+    check_engine_size(engine.value, (n, n), what="x")
+    with pytest.raises(ValueError, match=rf"^map {n}x{n + 1} is not a legal {engine.value} "
+                                         rf"heightmap size; .*nearest legal size is {n}$"):
+        check_engine_size(engine, (n, n + 1), what=f"map {n}x{n + 1}")

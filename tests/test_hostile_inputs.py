@@ -69,8 +69,8 @@ def test_wide_strips_are_drawn_in_pieces_with_identical_values(monkeypatch):
     whole = fbm((9, 700), **kwargs)
     periodic = fbm((9, 700), period=(9, 350), warp=2.0, **kwargs)
     calls = []
-    real = noise._gk.fractal_grid
-    monkeypatch.setattr(noise._gk, "fractal_grid", lambda *a: calls.append(a[3]) or real(*a))
+    real = noise._nk.fractal_grid
+    monkeypatch.setattr(noise._nk, "fractal_grid", lambda *a: calls.append(a[3]) or real(*a))
     monkeypatch.setattr(noise, "_TABLE_ENTRIES", 1000)
     assert np.array_equal(fbm((9, 700), **kwargs), whole)
     assert len(calls) > 5 and sum(calls) == 700 and max(calls) < 700
@@ -121,6 +121,9 @@ def test_a_plain_learned_name_reaches_the_learned_layer(monkeypatch):
         def __init__(self, name):
             made.append(name)
             self.name = f"learned:{name}"
+
+        def generate(self, drainage, *, rng, config):
+            return []
 
     monkeypatch.setitem(sys.modules, "learned.placement",
                         types.SimpleNamespace(LearnedRivers=FakeLearned,

@@ -58,11 +58,6 @@ def _save_render_png(lv, p, v):
     save_png(np.full((4, 6), 10 + v, np.uint8), p)
 
 
-def _save_heightmap16(lv, p, v):
-    from procgen.render import save_heightmap16
-    save_heightmap16(lv.height, p, height_range=(-5000.0 - 100 * v, 5000.0))
-
-
 def _save_heightmap(fmt):
     def save(lv, p, v):
         from procgen.export import save_heightmap
@@ -115,7 +110,6 @@ SAVERS = [
     Saver("Level.save", ".npz", lambda lv, p, v: lv.save(p, compress=bool(v))),
     Saver("Level.save_png", ".png", lambda lv, p, v: lv.save_png(p, shade=bool(v))),
     Saver("render.save_png", ".png", _save_render_png),
-    Saver("render.save_heightmap16", ".png", _save_heightmap16),
     Saver("export.save_heightmap-png16", ".png", _save_heightmap("heightmap16")),
     Saver("export.save_heightmap-raw16", ".raw", _save_heightmap("raw16")),
     Saver("export.save_tiled", ".tmj", _save_tiled),

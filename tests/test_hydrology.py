@@ -14,7 +14,7 @@ from . import naive
 
 def _assert_drains(filled, outlets):
     """Every cell that is not a drain has a strictly lower neighbour."""
-    drains = naive.naive_drains(filled, outlets)
+    drains = naive.naive_flood_seeds(filled, outlets)
     nr, nc = filled.shape
     for r in range(nr):
         for c in range(nc):
@@ -28,7 +28,7 @@ def _assert_drains(filled, outlets):
 def _check_fill(dem, outlets=None):
     outlets = np.zeros(dem.shape, bool) if outlets is None else outlets
     filled = fill_depressions(dem, outlets=outlets)
-    spill = naive.naive_spill_levels(dem, outlets)
+    spill = naive.naive_priority_flood_epsilon(dem, outlets)
     ok = ~np.isnan(dem)
     assert np.array_equal(np.isnan(filled), np.isnan(dem))
     assert np.all(filled[ok] >= dem[ok])
@@ -62,9 +62,9 @@ CASES = {
 def test_fill_matches_spill_levels_and_drains(name):
     filled = _check_fill(CASES[name])
     directions = flow_directions(filled)
-    assert np.array_equal(directions, naive.naive_d8(filled, np.zeros(filled.shape, bool)))
+    assert np.array_equal(directions, naive.naive_d8_directions(filled, np.zeros(filled.shape, bool)))
     acc = flow_accumulation(directions)
-    assert np.array_equal(acc, naive.naive_accumulation(directions, np.ones(filled.shape)))
+    assert np.array_equal(acc, naive.naive_accumulate(directions, np.ones(filled.shape)))
 
 
 def test_nan_hole_is_a_drain():
@@ -92,9 +92,9 @@ def test_random_small_dems(dem):
     # Small integer heights make flats, plateaus and nested pits common.
     filled = _check_fill(dem)
     d = flow_directions(filled)
-    assert np.array_equal(d, naive.naive_d8(filled, np.zeros(dem.shape, bool)))
+    assert np.array_equal(d, naive.naive_d8_directions(filled, np.zeros(dem.shape, bool)))
     w = np.arange(dem.size, dtype=np.float64).reshape(dem.shape)
-    assert np.allclose(flow_accumulation(d, w), naive.naive_accumulation(d, w))
+    assert np.allclose(flow_accumulation(d, w), naive.naive_accumulate(d, w))
 
 
 def test_fractal_terrain_against_twins():
@@ -103,9 +103,9 @@ def test_fractal_terrain_against_twins():
     sea = dem < 0
     filled = _check_fill(dem, sea)
     d = flow_directions(filled, outlets=sea)
-    assert np.array_equal(d, naive.naive_d8(filled, sea))
+    assert np.array_equal(d, naive.naive_d8_directions(filled, sea))
     rain = np.linspace(0.5, 2.0, dem.size).reshape(dem.shape)
-    np.testing.assert_allclose(flow_accumulation(d, rain), naive.naive_accumulation(d, rain))
+    np.testing.assert_allclose(flow_accumulation(d, rain), naive.naive_accumulate(d, rain))
 
 
 def test_accumulation_conserves_mass():
@@ -154,6 +154,7 @@ def test_lakes_are_filled_depressions():
 
 # -- labelling, Strahler order, river tracing and carving kernels against their twins ---------
 from procgen._kernels import hydrology as hk  # noqa: E402
+from procgen._kernels import rivers as rk  # noqa: E402
 from procgen._kernels.raster import polyline_cells  # noqa: E402
 
 
@@ -162,7 +163,7 @@ from procgen._kernels.raster import polyline_cells  # noqa: E402
 def test_label_components_matches_bfs(mask):
     labels = np.zeros(mask.shape, np.int32)
     count = hk.label_components(mask, labels)
-    twin, twin_count = naive.naive_components(mask)
+    twin, twin_count = naive.naive_label_components(mask)
     assert count == twin_count
     assert np.array_equal(labels, twin)  # both number components in scan order
 
@@ -173,8 +174,8 @@ def test_strahler_matches_definition(seed):
     d = flow_directions(fill_depressions(dem))
     acc = flow_accumulation(d)
     network = acc >= 4
-    down = hk.downstream_index(d)
-    got = hk.strahler(down, hk.topological_order(down), network.ravel()).reshape(dem.shape)
+    down = rk.downstream_index(d)
+    got = rk.strahler(down, rk.topological_order(down), network.ravel()).reshape(dem.shape)
     assert np.array_equal(got, naive.naive_strahler(d, network))
     assert got.max() >= 2
 
@@ -184,7 +185,7 @@ def test_extract_rivers_traces_the_network():
     sea = dem <= 0
     d = flow_directions(fill_depressions(dem, outlets=sea), outlets=sea)
     acc = flow_accumulation(d)
-    cells, offsets = hk.extract_rivers(d, acc.ravel(), 6.0, sea, 2)
+    cells, offsets = rk.extract_rivers(d, acc.ravel(), 6.0, sea, 2)
     network = (acc >= 6) & ~sea
     covered = np.zeros(dem.size, bool)
     for a, b in zip(offsets[:-1], offsets[1:]):
@@ -208,7 +209,7 @@ def test_enforce_descent_matches_twin():
     cells = np.array([r * 12 + c for river in rivers for r, c in river], np.int64)
     offsets = np.cumsum([0] + [len(r) for r in rivers]).astype(np.int64)
     got = h.copy()
-    hk.enforce_descent(got, cells, offsets, 100)
+    rk.enforce_descent(got, cells, offsets, 100)
     assert np.array_equal(got, naive.naive_enforce_descent(h, rivers))
 
 
@@ -219,7 +220,7 @@ def test_carve_valleys_matches_twin():
     bed = np.array([40.0, 30.0, 20.0, 45.0], np.float32)
     radius = np.array([2.5, 1.0, 3.2, 0.0], np.float32)
     got = h.copy()
-    hk.carve_valleys(got, np.array([r * 17 + c for r, c in cells], np.int64), bed, radius,
+    rk.carve_valleys(got, np.array([r * 17 + c for r, c in cells], np.int64), bed, radius,
                      np.float32(4.0))
     np.testing.assert_array_equal(got, naive.naive_carve_valleys(h, cells, bed, radius, 4.0))
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from procgen._kernels import gradient as gk
+from procgen._kernels import noise as gk
 from procgen.noise import Fractal, NoiseConfig, fbm, fbm_points
 from procgen.noise import _frequencies, _octave_tables
 

@@ -9,6 +9,7 @@ import pytest
 from procgen import Level, LevelConfig, River, generate_level
 from procgen._kernels import queries as qk
 from procgen.hydrology import fill_depressions, flow_directions
+from procgen.rivers import RiversConfig
 from procgen.queries import (DistanceUnit, RiverCrossing, SlopeUnit, SpawnPointsWarning,
                              cells_of, channel_depth, distance_transform)
 from tests.naive import (naive_drain_outlets, naive_poisson_disc, naive_squared_edt)
@@ -115,6 +116,8 @@ def test_fords_by_hand():
     # depth = 0.3 * (w / 4) ** 0.8: 0.3, 0.522, 0.722, 1.08 m
     assert channel_depth(np.array([4.0, 8.0, 12.0])) == pytest.approx(
         [0.3, 0.3 * 4 ** 0.4, 0.3 * 9 ** 0.4])
+    deep = RiversConfig(width_coefficient=2.0, depth_coefficient=0.6)
+    assert channel_depth(np.array([4.0, -1.0]), config=deep).tolist() == [0.6 * 4 ** 0.4, 0.0]
     # cell widths 4, 4, 8, 12 m
     assert lv.fords()[1].tolist() == [True, True, True, False, False]   # width <= 10 m
     assert lv.fords(max_width=100.0, max_depth=0.75)[1].tolist() == [True, True, True, True,

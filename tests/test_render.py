@@ -1,4 +1,4 @@
-"""Tests for procgen.render: colour ramp, hillshade, map rendering, PNG and heightmap export."""
+"""Tests for procgen.render: colour ramp, hillshade, map rendering, PNG writing."""
 
 from __future__ import annotations
 
@@ -14,16 +14,9 @@ from PIL import Image
 import procgen.render as render
 from procgen.render import (
     DEFAULT_RAMP,
-    ENGINE_SIZES,
-    Engine,
-    HeightmapRange,
     Ramp,
-    heightmap16,
-    heightmap_range,
     hillshade,
-    legal_sizes,
     render_map,
-    save_heightmap16,
     save_png,
 )
 
@@ -374,160 +367,3 @@ def test_save_png_failure_mid_write_leaves_old_file_and_no_temp(tmp_path, monkey
     with pytest.raises(OSError, match="disk full"):
         save_png(np.zeros((2, 2), np.uint8), tmp_path / "new.png")
     assert leftovers(tmp_path) == ["map.png"]
-
-
-# ---------------------------------------------------------------- engine heightmaps
-
-def test_engine_members_and_sizes():
-    assert {e.value for e in Engine} == {"unity", "unreal"}
-    assert legal_sizes(Engine.UNITY) == tuple(2 ** n + 1 for n in range(5, 13))
-    assert legal_sizes("unreal") == (127, 253, 505, 1009, 2017, 4033, 8129)
-    assert set(ENGINE_SIZES) == set(Engine)
-    with pytest.raises(ValueError, match="engine must be one of 'unity', 'unreal', got 'godot'"):
-        legal_sizes("godot")
-
-
-def test_heightmap16_min_max_and_corners():
-    rng = np.random.default_rng(7)
-    h = np.clip(rng.normal(0, 300, (50, 70)), -900, 900).astype(np.float32)
-    h[0, 0], h[0, -1], h[-1, 0], h[-1, -1] = -1000.0, 10.0, 20.0, 2000.0
-    full = heightmap16(h)
-    assert full.dtype == np.uint16 and full.shape == (50, 70)
-    assert full.min() == 0 and full.max() == 65535
-    assert full[0, 0] == 0 and full[-1, -1] == 65535
-    hm = heightmap16(h, size=33)
-    assert hm.shape == (33, 33)                                  # each axis resampled to size
-    for (r, c), (R, C) in zip([(0, 0), (0, -1), (-1, 0), (-1, -1)],
-                              [(0, 0), (0, -1), (-1, 0), (-1, -1)]):
-        assert hm[r, c] == full[R, C]
-    assert hm[0, 0] == 0 and hm[-1, -1] == 65535
-
-
-def test_heightmap16_resample_is_edge_aligned_bilinear():
-    # a plane resamples to the plane sampled at i*(H-1)/(size-1)
-    rows, cols = np.mgrid[0:5, 0:9].astype(np.float64)
-    plane = (3.0 * rows + cols).astype(np.float32)               # 0 .. 20
-    hm = heightmap16(plane, size=17, height_range=(0.0, 65535.0 / 1000.0))
-    i = np.arange(17)
-    expect = 3.0 * (i * 4 / 16)[:, None] + (i * 8 / 16)[None, :]
-    np.testing.assert_array_equal(hm, np.rint(expect * 1000.0).astype(np.uint16))
-    assert np.array_equal(heightmap16(plane, size=2), heightmap16(plane[[0, -1]][:, [0, -1]]))
-
-
-def test_heightmap16_same_size_is_identity():
-    h = np.random.default_rng(0).random((33, 33)).astype(np.float32)
-    np.testing.assert_array_equal(heightmap16(h, size=33), heightmap16(h))
-
-
-def test_heightmap16_height_range_and_flat():
-    h = np.array([[-10.0, 0.0], [50.0, 200.0]], np.float32)
-    hm = heightmap16(h, height_range=(0.0, 100.0))
-    assert hm.tolist() == [[0, 0], [32768, 65535]]               # clipped outside the range
-    assert heightmap_range(h) == HeightmapRange(-10.0, 200.0)
-    assert heightmap_range(h, height_range=(0, 100)) == HeightmapRange(0.0, 100.0)
-    assert heightmap16(np.full((3, 3), 5.0)).tolist() == [[0] * 3] * 3
-    with pytest.raises(ValueError, match="height_range must have lo < hi"):
-        heightmap16(h, height_range=(5.0, 5.0))
-    with pytest.raises(ValueError, match=r"height_range\[1\] must be finite"):
-        heightmap16(h, height_range=(0.0, np.inf))
-    with pytest.raises(ValueError, match="height_range must be a \\(lo, hi\\) pair"):
-        heightmap16(h, height_range=5.0)
-
-
-def test_heightmap_range_scale():
-    r = HeightmapRange(-100.0, 555.35)
-    assert r.metres_per_step == pytest.approx(0.01)
-    assert r.unreal_z_scale == pytest.approx(655.35 * 100 / 512)
-    assert r.to_metres([0, 65535]).tolist() == pytest.approx([-100.0, 555.35])
-
-
-def test_heightmap16_rejects_nan_and_bad_size():
-    with pytest.raises(ValueError, match="height contains NaN"):
-        heightmap16(np.array([[0.0, np.nan]]))
-    with pytest.raises(ValueError, match="size must be in 2..inf, got 1"):
-        heightmap16(np.zeros((3, 3)), size=1)
-    with pytest.raises(TypeError, match="size must be an integer"):
-        heightmap16(np.zeros((3, 3)), size=33.0)
-    with pytest.raises(ValueError, match="size 9000x9000 .* over the cap"):
-        heightmap16(np.zeros((3, 3)), size=9000)
-
-
-@pytest.mark.parametrize("engine", list(Engine))
-def test_legal_sizes_accepted(engine):
-    h = np.array([[0.0, 1.0], [2.0, 3.0]], np.float32)
-    for size in legal_sizes(engine):
-        if size > 1100:   # keep the test fast; larger sizes go through the same check
-            continue
-        hm = heightmap16(h, size=size, engine=engine)
-        assert hm.shape == (size, size) and hm[0, 0] == 0 and hm[-1, -1] == 65535
-    assert heightmap16(h, size=legal_sizes(engine)[0], engine=engine.value).shape[0] == legal_sizes(engine)[0]
-
-
-@pytest.mark.parametrize("engine", list(Engine))
-def test_illegal_sizes_rejected(engine):
-    h = np.zeros((4, 4), np.float32)
-    sizes = legal_sizes(engine)
-    for legal in sizes:
-        for bad in (legal - 1, legal + 1):
-            nearest = min(sizes, key=lambda s: (abs(s - bad), s))
-            with pytest.raises(ValueError, match=(
-                    rf"^size {bad} is not a legal {engine.value} heightmap size; legal sizes: "
-                    rf"{', '.join(map(str, sizes))}; nearest legal size is {nearest}$")):
-                heightmap16(h, size=bad, engine=engine)
-
-
-@pytest.mark.parametrize("engine, bad, nearest", [
-    (Engine.UNITY, 1000, 1025), (Engine.UNREAL, 1000, 1009),
-    (Engine.UNITY, 2, 33), (Engine.UNREAL, 9000 // 2, 4033),
-])
-def test_illegal_size_message_suggests_nearest(engine, bad, nearest):
-    with pytest.raises(ValueError, match=rf"size {bad} is not a legal {engine.value} .*nearest legal size is {nearest}"):
-        heightmap16(np.zeros((3, 3)), size=bad, engine=engine)
-
-
-@pytest.mark.parametrize("engine", list(Engine))
-def test_engine_without_size_checks_input_shape(engine):
-    n = legal_sizes(engine)[0]
-    assert heightmap16(np.zeros((n, n)), engine=engine).shape == (n, n)
-    with pytest.raises(ValueError, match=rf"height shape {n}x{n + 1} is not a legal {engine.value} .*pass size="):
-        heightmap16(np.zeros((n, n + 1)), engine=engine)
-
-
-def test_save_heightmap16_is_true_16_bit_and_round_trips(tmp_path):
-    target = tmp_path / "terrain.png"
-    h = island(65) * 1.5      # 65 -> 129: input sample i lands exactly on output 2i
-    used = save_heightmap16(h, target, size=129, engine=Engine.UNITY)
-    assert used == HeightmapRange(float(h.min()), float(h.max()))
-    raw = target.read_bytes()
-    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR"
-    assert raw[24] == 16 and raw[25] == 0                         # bit depth 16, greyscale
-    with Image.open(target) as im:
-        assert im.mode == "I;16" and im.size == (129, 129)
-        back = np.asarray(im)
-    expect = heightmap16(h, size=129, engine="unity")
-    assert back.dtype == np.uint16
-    np.testing.assert_array_equal(back, expect)
-    assert back.min() == 0 and back.max() == 65535
-    np.testing.assert_array_equal(back[::2, ::2], heightmap16(h))
-    np.testing.assert_allclose(used.to_metres(back[[0, -1], [0, -1]]), h[[0, -1], [0, -1]],
-                               atol=used.metres_per_step)
-    assert leftovers(tmp_path) == ["terrain.png"]
-
-
-@pytest.mark.parametrize("kwargs, height, match", [
-    (dict(size=1000, engine="unity"), np.zeros((4, 4)), "size 1000 is not a legal unity heightmap size"),
-    (dict(), np.array([[np.nan, 1.0]]), "height contains NaN"),
-    (dict(height_range=(1.0, 0.0)), np.zeros((4, 4)), "height_range must have lo < hi"),
-])
-def test_save_heightmap16_failure_writes_nothing(tmp_path, kwargs, height, match):
-    target = tmp_path / "terrain.png"
-    with pytest.raises(ValueError, match=match):
-        save_heightmap16(height, target, **kwargs)
-    assert not target.exists() and leftovers(tmp_path) == []
-
-
-def test_save_heightmap16_missing_folder(tmp_path):
-    target = tmp_path / "missing" / "terrain.png"
-    with pytest.raises(ValueError, match="path: folder .* does not exist"):
-        save_heightmap16(np.zeros((33, 33)), target, engine="unity")
-    assert not target.parent.exists()

@@ -1,5 +1,9 @@
 """Hydrology kernels: depression filling, D8 flow directions, flow accumulation, labelling.
 
+The river network's kernels (tracing, Strahler order, carving) live in
+:mod:`procgen._kernels.rivers`; this module still answers for their names until
+``procgen/rivers.py`` imports them from there.
+
 Grids are C-contiguous 2-D arrays indexed ``[row, col]``; kernels work on flat indices
 ``i = row * ncols + col``. D8 direction codes (int8)::
 
@@ -16,9 +20,21 @@ DC = np.array([1, 1, 0, -1, -1, -1, 0, 1], np.int64)
 DIST = np.array([1.0, np.sqrt(2.0), 1.0, np.sqrt(2.0), 1.0, np.sqrt(2.0), 1.0, np.sqrt(2.0)])
 
 _INF32 = np.float32(np.inf)
-
-
 _LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _neighbour(r, c, k, nr, nc):
+    """Flat index of the neighbour of ``(r, c)`` in D8 direction ``k``, or -1 off the map.
+
+    The one 8-neighbour step every kernel here takes (``for k in range(8)``); a plain
+    function, which LLVM inlines, so it compiles once rather than once per caller.
+    """
+    rr = r + DR[k]
+    cc = c + DC[k]
+    if rr < 0 or rr >= nr or cc < 0 or cc >= nc:
+        return -1
+    return rr * nc + cc
 
 
 @njit(cache=True, inline="always")
@@ -113,10 +129,9 @@ def priority_flood_epsilon(dem, seeds, out):
             r = i // nc
             c = i - r * nc
             for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if 0 <= rr < nr and 0 <= cc < nc:
-                    drains[rr * nc + cc] = True
+                j = _neighbour(r, c, k, nr, nc)
+                if j >= 0:
+                    drains[j] = True
     for i in range(n):
         if drains[i] and not closed[i]:
             closed[i] = True
@@ -136,12 +151,8 @@ def priority_flood_epsilon(dem, seeds, out):
         if from_heap or is_pit[i]:
             above = np.nextafter(here, _INF32)
             for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if rr < 0 or rr >= nr or cc < 0 or cc >= nc:
-                    continue
-                j = rr * nc + cc
-                if closed[j]:
+                j = _neighbour(r, c, k, nr, nc)
+                if j < 0 or closed[j]:
                     continue
                 closed[j] = True
                 if res[j] <= here:
@@ -154,12 +165,8 @@ def priority_flood_epsilon(dem, seeds, out):
             # neighbour no higher than it is still open.
             wait = False
             for k in range(8):
-                rr = r + DR[k]
-                cc = c + DC[k]
-                if rr < 0 or rr >= nr or cc < 0 or cc >= nc:
-                    continue
-                j = rr * nc + cc
-                if closed[j]:
+                j = _neighbour(r, c, k, nr, nc)
+                if j < 0 or closed[j]:
                     continue
                 if res[j] > here:
                     closed[j] = True
@@ -175,6 +182,7 @@ def priority_flood_epsilon(dem, seeds, out):
 def _d8_row(filled, outlets, r, out):
     """Row ``r`` of :func:`d8_directions`."""
     nr, nc = filled.shape
+    flat = filled.ravel()
     for c in range(nc):
         h = filled[r, c]
         best = -1
@@ -183,11 +191,10 @@ def _d8_row(filled, outlets, r, out):
             out[r, c] = -1
             continue
         for k in range(8):
-            rr = r + DR[k]
-            cc = c + DC[k]
-            if rr < 0 or rr >= nr or cc < 0 or cc >= nc:
+            j = _neighbour(r, c, k, nr, nc)
+            if j < 0:
                 continue
-            hn = filled[rr, cc]
+            hn = flat[j]
             if not (hn < h):  # also skips NaN neighbours
                 continue
             slope = (np.float64(h) - np.float64(hn)) / DIST[k]
@@ -208,51 +215,6 @@ def d8_directions(filled, outlets, out):
     # the code inside them. int64(r): a uint64 loop index would compile _d8_row twice.
     for r in prange(filled.shape[0]):
         _d8_row(filled, outlets, np.int64(r), out)
-
-
-@njit(cache=True)
-def downstream_index(directions):
-    """Flat index of each cell's downstream neighbour, or -1."""
-    nr, nc = directions.shape
-    down = np.full(nr * nc, -1, np.int64)
-    for r in range(nr):
-        for c in range(nc):
-            k = directions[r, c]
-            if k >= 0:
-                down[r * nc + c] = (r + DR[k]) * nc + c + DC[k]
-    return down
-
-
-@njit(cache=True)
-def topological_order(down):
-    """Cells ordered so every cell comes before its downstream cell (Kahn's algorithm).
-
-    Returns (order, indegree_ok): if the directions contain a cycle, the cycle's cells are
-    missing from ``order`` and its length is less than the cell count.
-    """
-    n = down.shape[0]
-    indeg = np.zeros(n, np.int32)
-    for i in range(n):
-        j = down[i]
-        if j >= 0:
-            indeg[j] += 1
-    order = np.empty(n, np.int64)
-    tail = 0
-    for i in range(n):
-        if indeg[i] == 0:
-            order[tail] = i
-            tail += 1
-    head = 0
-    while head < tail:
-        i = order[head]
-        head += 1
-        j = down[i]
-        if j >= 0:
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                order[tail] = j
-                tail += 1
-    return order[:tail]
 
 
 @njit(cache=True)
@@ -299,6 +261,8 @@ def accumulate(directions, weights, out):
 def label_components(mask, out):
     """8-connected component labels 1..K of ``mask`` into ``out`` (0 elsewhere); returns K."""
     nr, nc = mask.shape
+    inside = mask.ravel()
+    label_of = out.ravel()
     stack = np.empty(nr * nc, np.int64)
     label = 0
     for r0 in range(nr):
@@ -316,153 +280,12 @@ def label_components(mask, out):
                 r = i // nc
                 c = i - r * nc
                 for k in range(8):
-                    rr = r + DR[k]
-                    cc = c + DC[k]
-                    if 0 <= rr < nr and 0 <= cc < nc and mask[rr, cc] and out[rr, cc] == 0:
-                        out[rr, cc] = label
-                        stack[top] = rr * nc + cc
+                    j = _neighbour(r, c, k, nr, nc)
+                    if j >= 0 and inside[j] and label_of[j] == 0:
+                        label_of[j] = label
+                        stack[top] = j
                         top += 1
     return label
-
-
-@njit(cache=True)
-def strahler(down, order, network):
-    """Strahler order of each network cell (0 off the network), in topological order."""
-    n = down.shape[0]
-    strahler_order = np.zeros(n, np.int32)
-    top = np.zeros(n, np.int32)     # highest order among donors so far
-    count = np.zeros(n, np.int32)   # how many donors reached that order
-    for t in range(order.shape[0]):
-        i = order[t]
-        if not network[i]:
-            continue
-        if top[i] == 0:
-            s = 1
-        elif count[i] >= 2:
-            s = top[i] + 1
-        else:
-            s = top[i]
-        strahler_order[i] = s
-        j = down[i]
-        if j >= 0 and network[j]:
-            if s > top[j]:
-                top[j] = s
-                count[j] = 1
-            elif s == top[j]:
-                count[j] += 1
-    return strahler_order
-
-
-@njit(cache=True)
-def extract_rivers(directions, acc, threshold, water, min_cells):
-    """Trace the river network (cells with ``acc >= threshold`` on land) into polylines.
-
-    Each river starts at a source (a network cell with no network donor) and follows the flow
-    until it reaches water (that cell is its mouth), a cell with no downstream (the map edge),
-    or a confluence where another donor carries more water (that cell is included: the
-    tributary ends on the main stem). The main stem is the donor with the larger accumulation
-    (ties: the lower flat index). Rivers with fewer than ``min_cells`` cells are dropped.
-
-    Returns (cells, offsets): flat cell indices of all rivers back to back, source first, and
-    ``offsets`` (K+1,) so river k is ``cells[offsets[k]:offsets[k+1]]``.
-    """
-    nr, nc = directions.shape
-    n = nr * nc
-    dirs = directions.ravel()
-    wet = water.ravel()
-    offset = DR * nc + DC
-    network = np.zeros(n, np.bool_)
-    for i in range(n):
-        network[i] = acc[i] >= threshold and not wet[i]
-    main = np.full(n, -1, np.int64)
-    for i in range(n):
-        if not network[i]:
-            continue
-        k = dirs[i]
-        if k < 0:
-            continue
-        j = i + offset[k]
-        m = main[j]
-        if m < 0 or acc[i] > acc[m]:
-            main[j] = i
-    cells = np.empty(2 * n, np.int64)
-    count = 0
-    # A preallocated array, not a list: a list compiles numba's list machinery.
-    offsets = np.empty(n + 1, np.int64)
-    offsets[0] = 0
-    n_rivers = 0
-    for i in range(n):
-        if not network[i] or main[i] >= 0:
-            continue
-        start = count
-        cells[count] = i
-        count += 1
-        j = i
-        while True:
-            k = dirs[j]
-            if k < 0:
-                break
-            d = j + offset[k]
-            cells[count] = d
-            count += 1
-            if wet[d] or main[d] != j:
-                break
-            j = d
-        if count - start < min_cells:
-            count = start
-        else:
-            n_rivers += 1
-            offsets[n_rivers] = count
-    return cells[:count].copy(), offsets[:n_rivers + 1].copy()
-
-
-@njit(cache=True)
-def enforce_descent(height, cells, offsets, max_passes):
-    """Lower cells so that height never rises along any river (source to mouth).
-
-    One pass takes a running minimum along each river; rivers that share cells can undo
-    each other's minima, so passes repeat until nothing changes (each pass only lowers).
-    Returns the number of passes used; ``max_passes`` reached means not yet settled.
-    """
-    flat = height.ravel()
-    for p in range(max_passes):
-        changed = False
-        for r in range(offsets.shape[0] - 1):
-            lo = flat[cells[offsets[r]]]
-            for t in range(offsets[r] + 1, offsets[r + 1]):
-                i = cells[t]
-                if flat[i] > lo:
-                    flat[i] = lo
-                    changed = True
-                else:
-                    lo = flat[i]
-        if not changed:
-            return p + 1
-    return max_passes
-
-
-@njit(cache=True)
-def carve_valleys(height, cells, bed, radius_cells, side_slope):
-    """Cut a valley along river cells: ``height = min(height, bed + side_slope * distance)``.
-
-    cells : (M,) flat indices of river cells; bed : (M,) bed height at each (metres);
-    radius_cells : (M,) valley half-width in cells; side_slope in metres per cell of distance.
-    """
-    nr, nc = height.shape
-    for t in range(cells.shape[0]):
-        i = cells[t]
-        r0 = i // nc
-        c0 = i - r0 * nc
-        rad = radius_cells[t]
-        reach = int(np.ceil(rad))
-        for rr in range(max(0, r0 - reach), min(nr, r0 + reach + 1)):
-            for cc in range(max(0, c0 - reach), min(nc, c0 + reach + 1)):
-                dist = np.sqrt((rr - r0) ** 2 + (cc - c0) ** 2)
-                if dist > rad:
-                    continue
-                v = bed[t] + side_slope * dist
-                if v < height[rr, cc]:
-                    height[rr, cc] = v
 
 
 @njit(cache=True)
@@ -485,3 +308,7 @@ def flow_path(directions, water, start, max_cells):
             break
         i = i + DR[k] * nc + DC[k]
     return out[:m]
+
+
+# Moved to procgen._kernels.rivers; resolved lazily here (that module imports DR and DC from
+# this one) until procgen/rivers.py imports them from their new home.

@@ -16,7 +16,7 @@ built-in river generator, so the list cannot drift from the code that calls them
 
 >>> from procgen._kernels.signatures import level_kernels
 >>> level_kernels("flow")[0][:2]
-('gradient', 'fractal_grid')
+('noise', 'fractal_grid')
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ _WALK = (f"(uint64[:, ::1], uint32[:, ::1], uint64, boolean, {_F64}, {_F64}, {_F
 
 # Stages in the order generate_level runs them.
 _TERRAIN_AND_WATER = (
-    ("gradient", "fractal_grid",
+    ("noise", "fractal_grid",
      f"(float64, float64, int64, int64, uint64[::1], {_F64}, {_F64}, {_F64}, {_F64}, "
      f"float32[::1], {_I64}, {_I64}, int64, float32[::1], float32[::1], {_F32_2D})"),
     ("hydrology", "priority_flood_epsilon", f"({_F32_2D}, {_BOOL_2D}, {_F32_2D})"),
@@ -43,18 +43,18 @@ _TERRAIN_AND_WATER = (
     ("hydrology", "accumulate", f"({_I8_2D}, {_F64}, {_F64})"),
 )
 _FLOW = (
-    ("hydrology", "extract_rivers", f"({_I8_2D}, {_F64}, float64, {_BOOL_2D}, int64)"),
-    ("hydrology", "downstream_index", f"({_I8_2D},)"),
-    ("hydrology", "topological_order", f"({_I64},)"),
-    ("hydrology", "strahler", f"({_I64}, {_I64}, boolean[::1])"),
+    ("rivers", "extract_rivers", f"({_I8_2D}, {_F64}, float64, {_BOOL_2D}, int64)"),
+    ("rivers", "downstream_index", f"({_I8_2D},)"),
+    ("rivers", "topological_order", f"({_I64},)"),
+    ("rivers", "strahler", f"({_I64}, {_I64}, boolean[::1])"),
 )
 # Shape generators (walkers, sine curves, learned models) follow the flow from a source
 # to a mouth to place each shape.
 _PLACE = (("hydrology", "flow_path", f"({_I8_2D}, {_BOOL_2D}, int64, int64)"),)
 _CARVE = (
     ("raster", "polyline_cells", f"({_I64}, {_I64})"),
-    ("hydrology", "carve_valleys", f"({_F32_2D}, {_I64}, float32[::1], float32[::1], float32)"),
-    ("hydrology", "enforce_descent", f"({_F32_2D}, {_I64}, {_I64}, int64)"),
+    ("rivers", "carve_valleys", f"({_F32_2D}, {_I64}, float32[::1], float32[::1], float32)"),
+    ("rivers", "enforce_descent", f"({_F32_2D}, {_I64}, {_I64}, int64)"),
 )
 _BIOMES = (("queries", "squared_edt", f"({_BOOL_2D}, float64[:, ::1], int64[:, ::1])"),)
 

@@ -67,10 +67,14 @@ class LearnedRivers:
         turns = self.model.sample(n, y or None, generator=gen, temperature=self.temperature)
         return turns_to_canonical(turns.double().numpy())
 
-    def generate(self, drainage, *, rng, config) -> list:
+    def generate(self, drainage, *, rng, config, sources=None) -> list:
+        """Sample ``config.count`` shapes with ``rng`` and place them with ``sources`` (the
+        pipeline's own stream for picking sources, so that ``count`` does not move them;
+        ``rng`` when not given)."""
         if config.count == 0:
             return []
         sin = getattr(config, "sinuosity", None) or self.sinuosity
         length = getattr(config, "length_km", None) or self.length_km
         shapes = self.shapes(config.count, rng=rng, sinuosity=sin, length_km=length)
-        return place_shapes(shapes, drainage, rng=rng, config=config, generator=self.name)
+        return place_shapes(shapes, drainage, rng=rng if sources is None else sources,
+                            config=config, generator=self.name)

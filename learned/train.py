@@ -48,13 +48,11 @@ from ._torch import torch
 from procgen._io import atomic_write, atomic_write_many
 
 from ._contract import ESTIMATE, likelihood_score
-from ._contract import nll_estimate_per_angle as evaluate_nll_estimate
-from ._contract import nll_per_angle as evaluate_nll
 from ._progress import Progress
 from .models import MODELS, encode_y, get_model_class
 
 __all__ = ["TrainConfig", "load_split", "synthetic_rivers", "build_model", "train",
-           "evaluate_nll", "evaluate_nll_estimate", "data_checksum", "set_threads", "main"]
+           "data_checksum", "set_threads", "main"]
 
 
 # -- data --------------------------------------------------------------------------------------

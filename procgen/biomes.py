@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_float
+from ._validate import check_cell_size, check_float
 
 __all__ = ["Biome", "BIOME_COLORS", "BiomesConfig", "latitudes", "temperature", "moisture",
            "classify", "assign_biomes", "legend", "TEMPERATURE_BANDS"]
@@ -258,7 +258,7 @@ def moisture(*, sea, lakes, river_width, cell_size: float,
     """
     from .queries import distance_transform
     config = _check_config(config)
-    cell_size = check_float("cell_size", cell_size, lo=0.0, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     sea = np.asarray(sea, np.bool_)
     shape = sea.shape
     for name, grid in (("lakes", lakes), ("river_width", river_width)):
@@ -366,7 +366,7 @@ def assign_biomes(height, *, cell_size: float, water, lakes, rivers=(),
     from .rivers import RiversConfig
     config = _check_config(config)
     rivers_config = RiversConfig() if rivers_config is None else rivers_config
-    cell_size = check_float("cell_size", cell_size, lo=0.0, lo_open=True)
+    cell_size = check_cell_size(cell_size)
     h = np.asarray(height, np.float64)
     water = np.asarray(water, np.bool_)
     lake = np.asarray(lakes) > 0

@@ -361,8 +361,8 @@ def _plan(args) -> _Plan:
     """Check every generation option, naming the option on error, before any work."""
     from dataclasses import replace
 
-    from ._validate import check_cell_size
-    from .level import LevelConfig, stage_seed
+    from ._validate import check_cell_size, check_seed
+    from .level import LevelConfig
     from .rivers import get_generator
 
     if args.max_cells < 1:
@@ -374,7 +374,7 @@ def _plan(args) -> _Plan:
         raise ValueError(f"--size {_size_text(args.size)} makes {rows * cols:,} cells, over "
                          f"--max-cells {args.max_cells:,}; raise --max-cells to allow it")
     with _as_option("--seed", "seed"):
-        stage_seed(args.seed, "terrain")
+        check_seed("seed", args.seed)
     with _as_option("--cell-size", "cell_size"):
         cell_size = check_cell_size(args.cell_size)
     with _as_option("--preset", "preset", "name"):

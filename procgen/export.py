@@ -86,12 +86,6 @@ TILED_JSON_VERSION = "1.10"
 _MAX_TILE_ID = 65535
 
 
-# -- files: all or nothing -------------------------------------------------------------------
-def _write_all(files) -> list[Path]:
-    """Write ``[(path, bytes, option_name), ...]``: all new, or all left as they were."""
-    return atomic_write_many(files)
-
-
 def _png_bytes(array: np.ndarray) -> bytes:
     from PIL import Image
     buf = io.BytesIO()
@@ -464,7 +458,7 @@ def save_tiled(level, path, *, tileset=None, tile_size: int = 16, image=None,
     doc = tiled_map(level, tileset=ids, tile_size=tile_size, image=ref, image_size=size,
                     layer_format=layer_format)
     files.append((path, _tiled_json_bytes(doc), "path"))
-    return _write_all(files)
+    return atomic_write_many(files)
 
 
 def _tiled_json_bytes(doc: dict) -> bytes:
@@ -705,7 +699,7 @@ def save_geojson(level, path, *, geo_origin=(0.0, 0.0)) -> list[Path]:
     path = Path(path)
     if path.suffix.lower() not in (".geojson", ".json"):
         raise ValueError(f"path must end in .geojson or .json, got {str(path)!r}")
-    return _write_all([(path, _json_bytes(rivers_geojson(level, geo_origin=geo_origin)),
+    return atomic_write_many([(path, _json_bytes(rivers_geojson(level, geo_origin=geo_origin)),
                         "path")])
 
 
@@ -798,7 +792,7 @@ def save_geotiff(level, path, *, geo_origin=(0.0, 0.0)) -> list[Path]:
     path = Path(path)
     if path.suffix.lower() not in (".tif", ".tiff"):
         raise ValueError(f"path must end in .tif or .tiff, got {str(path)!r}")
-    return _write_all([(path, geotiff_bytes(level, geo_origin=geo_origin), "path")])
+    return atomic_write_many([(path, geotiff_bytes(level, geo_origin=geo_origin), "path")])
 
 
 # -- engine heightmaps -----------------------------------------------------------------------
@@ -1293,6 +1287,6 @@ def save_heightmap(level, path, *, format=HeightmapFormat.PNG16, size: int | Non
     }
     sidecar_path = path.with_suffix(".json")
     files.insert(1, (sidecar_path, _json_bytes(sidecar), "path"))
-    paths = _write_all(files)
+    paths = atomic_write_many(files)
     return HeightmapExport(range=scale, size=(n_rows, n_cols), paths=tuple(paths))
 

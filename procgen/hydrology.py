@@ -362,11 +362,8 @@ def drain(height, *, cell_size: float, config: HydrologyConfig = HydrologyConfig
     filled = fill_depressions(dem, outlets=sea)
     lakes, count = label_lakes(dem, filled, min_depth=config.lake_min_depth)
     # No lake holds more cells than the grid: clamping keeps a huge area (1e308 km^2 passes
-    # the config's check) from overflowing the conversion to int; a cell area that
-    # underflows to 0 (cell_size < 1e-154) means the same.
-    cell_m2 = cell_size ** 2
-    max_lake_cells = float(dem.size) if cell_m2 == 0 else min(
-        config.lake_max_area_km2 * 1e6 / cell_m2, float(dem.size))
+    # the config's check) from overflowing the conversion to int.
+    max_lake_cells = min(config.lake_max_area_km2 * 1e6 / cell_size ** 2, float(dem.size))
     terminal = _terminal_lakes(dem, lakes, count, max(1, int(max_lake_cells)))
     outlets = sea
     if terminal.any():

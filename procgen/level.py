@@ -148,8 +148,7 @@ def stage_seed(seed: int, stage: str) -> int:
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(map(repr, STAGES))}, got {stage!r}")
-    stream = _pipeline.context(seed=seed, shape=1, cell_size=1.0).stream(stage)
-    return int(stream.generate_state(1, np.uint64)[0])
+    return _pipeline.stream_key(_pipeline.context(seed=seed, shape=1, cell_size=1.0).stream(stage))
 
 
 @dataclass(eq=False)

@@ -80,7 +80,7 @@ class Context:
     streams: dict = field(repr=False)
 
     def cells(self, metres):
-        """Metres as cells of this grid (the one place the two meet)."""
+        """Metres as cells of this grid."""
         return metres / self.cell_size
 
     def metres(self, cells):
@@ -97,7 +97,16 @@ class Context:
         seq = self.streams[stage]
         if part is not None:
             seq = _children(seq, RIVER_STREAMS)[part]
-        return np.random.Generator(np.random.PCG64(seq))
+        return _generator(seq)
+
+
+def _generator(seq: np.random.SeedSequence) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def stream_key(seq: np.random.SeedSequence) -> int:
+    """The first 64-bit word of a stream: the integer key of the terrain kernels."""
+    return int(seq.generate_state(1, np.uint64)[0])
 
 
 def _children(seq: np.random.SeedSequence, names) -> dict:
@@ -137,7 +146,7 @@ def terrain_stage(ctx: Context, config: _terrain.TerrainConfig,
     The noise kernels hash integer lattice coordinates with an integer key, so this is where
     the stream becomes one: its first 64-bit word (the key of every level since version 1).
     """
-    key = int(stream.generate_state(1, np.uint64)[0])
+    key = stream_key(stream)
     return _terrain.heightmap(ctx.shape, config=config, cell_size=ctx.cell_size, seed=key,
                               max_cells=None)
 
@@ -165,10 +174,8 @@ def rivers_stage(ctx: Context, drainage: Drainage, config: RiversConfig,
     generators without it place with ``rng`` too.
     """
     parts = _children(stream, RIVER_STREAMS)
-    rng = np.random.Generator(np.random.PCG64(parts["shapes"]))
-    extra = {}
-    if _takes_sources(generator):
-        extra["sources"] = np.random.Generator(np.random.PCG64(parts["sources"]))
+    rng = _generator(parts["shapes"])
+    extra = {"sources": _generator(parts["sources"])} if _takes_sources(generator) else {}
     return list(generator.generate(drainage, rng=rng, config=config, **extra))
 
 

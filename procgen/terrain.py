@@ -189,7 +189,7 @@ class TerrainConfig:
         Parameters
         ----------
         cell_size : float
-            Metres per cell at which to fix the landscape, in (0, 1e6].
+            Metres per cell at which to fix the landscape, in [0.001, 1e6].
 
         Examples
         --------
@@ -362,7 +362,7 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     config : TerrainConfig
         The terrain settings (see :func:`preset`).
     cell_size : float
-        Metres per cell, in (0, 1e6]. With the config's ``reference_cell_size`` set, lengths
+        Metres per cell, in [0.001, 1e6]. With the config's ``reference_cell_size`` set, lengths
         scale with it, so the landscape keeps its size in cells (and its heights shrink on
         grids finer than the reference; see the module notes); with None, it sets how
         densely a fixed world is sampled.

@@ -112,15 +112,21 @@ def reference_row(x_test, x_train, *, seed=0, stage=None) -> dict:
     ref = {k: float(np.mean([M.wasserstein1(stats[k][i], stats[k][j]) for i, j in halves]))
            for k in W_STATS}
     row = {"ref_w": ref, "self_intersection": float(stats["self_intersection"].mean())}
-    stage("C2ST boost")
-    row["c2st_gb"] = M.c2st(M.features(a), M.features(b), rng=seed)
-    stage("C2ST CNN")
-    row["c2st_cnn"] = M.cnn_c2st(a, b, rng=seed)
-    stage("MMD")
-    row["mmd2"] = M.mmd2(a, b, rng=seed)
+    row.update(_two_sample_tests(a, b, seed=seed, stage=stage))
     stage("memorisation")
     row["memorisation"] = M.memorisation_ratio(a, b, x_train, rng=seed)
     return row
+
+
+def _two_sample_tests(a, b, *, seed, stage) -> dict:
+    """Boosted-stump and CNN C2ST accuracies and MMD^2 of two sets of rivers."""
+    stage("C2ST boost")
+    out = {"c2st_gb": M.c2st(M.features(a), M.features(b), rng=seed)}
+    stage("C2ST CNN")
+    out["c2st_cnn"] = M.cnn_c2st(a, b, rng=seed)
+    stage("MMD")
+    out["mmd2"] = M.mmd2(a, b, rng=seed)
+    return out
 
 
 def evaluate_model(model, x_test, y_test, x_train, ref, *, seed=0, stage=None) -> dict:
@@ -144,12 +150,7 @@ def evaluate_model(model, x_test, y_test, x_train, ref, *, seed=0, stage=None) -
     sf, sr = M.path_stats(fake), M.path_stats(real)
     row["w_ratio"] = _stat_ratios(sf, sr, ref["ref_w"])
     row["self_intersection"] = float(sf["self_intersection"].mean())
-    stage("C2ST boost")
-    row["c2st_gb"] = M.c2st(M.features(real), M.features(fake), rng=seed)
-    stage("C2ST CNN")
-    row["c2st_cnn"] = M.cnn_c2st(real, fake, rng=seed)
-    stage("MMD")
-    row["mmd2"] = M.mmd2(real, fake, rng=seed)
+    row.update(_two_sample_tests(real, fake, seed=seed, stage=stage))
     stage("sinuosity")
     requested = decode_y(y_test)["sinuosity"].numpy()
     row["sinuosity_mae"] = float(np.median(np.abs(M.realised_sinuosity(fake) - requested)))

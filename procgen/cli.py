@@ -43,7 +43,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 #: Printed to stderr before a run that must compile the kernels (an empty JIT cache).
-COLD_START_NOTICE = "procgen: compiling kernels, first run only (about 10 s)..."
+COLD_START_NOTICE = "procgen: compiling kernels, first run only (5-10 s)..."
 
 #: Entry-point group where other packages register ``procgen`` subcommands (``view``).
 COMMANDS_GROUP = "procgen.commands"

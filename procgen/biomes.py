@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._units import metres
 from ._validate import check_cell_size, check_float
 
 __all__ = ["Biome", "BIOME_COLORS", "BiomesConfig", "latitudes", "temperature", "moisture",
@@ -270,7 +271,7 @@ def moisture(*, sea, lakes, river_width, cell_size: float,
     for mask, strength, reach_km in sources:
         mask = np.asarray(mask, np.bool_)
         if mask.any() and strength > 0:
-            d = distance_transform(mask) * cell_size
+            d = metres(distance_transform(mask), cell_size)
             dry = dry * (1.0 - strength * np.exp(-d / (reach_km * 1000.0)))
     width = np.asarray(river_width, np.float64)
     on_river = width > 0
@@ -278,7 +279,8 @@ def moisture(*, sea, lakes, river_width, cell_size: float,
         d, nearest = distance_transform(on_river, nearest=True)
         q = (width.ravel()[nearest] / max(float(width_coefficient), 1e-9)) ** 2
         strength = config.river_moisture * q / (q + config.river_half_discharge)
-        dry = dry * (1.0 - strength * np.exp(-d * cell_size / (config.river_reach_km * 1000.0)))
+        reach_m = config.river_reach_km * 1000.0
+        dry = dry * (1.0 - strength * np.exp(-metres(d, cell_size) / reach_m))
     return 1.0 - dry
 
 
@@ -381,7 +383,7 @@ def assign_biomes(height, *, cell_size: float, water, lakes, rivers=(),
     beach = np.zeros(h.shape, np.bool_)
     if sea.any():
         from .queries import distance_transform
-        d_sea = distance_transform(sea) * cell_size
+        d_sea = metres(distance_transform(sea), cell_size)
         reach = max(config.beach_width_m, 1.5 * cell_size)
         beach = land & (d_sea <= reach) & (h <= config.beach_max_height)
     return classify(temp, moist, sea=sea, lakes=lake, beach=beach, steep=steep)

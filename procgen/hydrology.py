@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import hydrology as _hk
+from ._units import area_cells
 from ._validate import check_cell_size, check_float, check_int, check_max_cells
 
 __all__ = ["DR", "DC", "fill_depressions", "flow_directions", "flow_accumulation",
@@ -274,7 +275,9 @@ class Drainage:
     sea, lakes : numpy.ndarray
         bool sea mask (height <= 0) and int32 lake labels (0 = no lake).
     cell_size : float
-        Metres per cell.
+        Metres per cell of the grid this drainage describes (a record, like
+        ``Level.cell_size``: river generators, which receive only the drainage, read it; the
+        pipeline's stages take the context's).
     runoff : float
         Metres per year of runoff, for discharge.
     """
@@ -363,7 +366,7 @@ def drain(height, *, cell_size: float, config: HydrologyConfig = HydrologyConfig
     lakes, count = label_lakes(dem, filled, min_depth=config.lake_min_depth)
     # No lake holds more cells than the grid: clamping keeps a huge area (1e308 km^2 passes
     # the config's check) from overflowing the conversion to int.
-    max_lake_cells = min(config.lake_max_area_km2 * 1e6 / cell_size ** 2, float(dem.size))
+    max_lake_cells = min(area_cells(config.lake_max_area_km2, cell_size), float(dem.size))
     terminal = _terminal_lakes(dem, lakes, count, max(1, int(max_lake_cells)))
     outlets = sea
     if terminal.any():

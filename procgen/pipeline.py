@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import terrain as _terrain
+from . import _units, terrain as _terrain
 from ._validate import DEFAULT_MAX_CELLS, check_cell_size, check_seed, check_shape
 from .biomes import BiomesConfig, assign_biomes
 from .hydrology import Drainage, HydrologyConfig, drain
@@ -81,11 +81,11 @@ class Context:
 
     def cells(self, metres):
         """Metres as cells of this grid."""
-        return metres / self.cell_size
+        return _units.cells(metres, self.cell_size)
 
     def metres(self, cells):
         """Cells of this grid as metres."""
-        return cells * self.cell_size
+        return _units.metres(cells, self.cell_size)
 
     def stream(self, stage: str) -> np.random.SeedSequence:
         """The SeedSequence of ``stage``."""

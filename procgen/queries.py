@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import queries as _qk
+from ._units import cells
 from .rivers import channel_depth  # noqa: F401 - part of this module's API (fords)
 from ._validate import check_enum, check_float, check_int
 
@@ -671,7 +672,7 @@ def spawn_points(level, n: int, *, min_spacing: float, min_water_distance: float
         samples = np.zeros((0, 2), np.float64)
     else:
         seed = gen.integers(0, 2 ** 64, dtype=np.uint64)
-        samples = _qk.poisson_disc(np.ascontiguousarray(valid), min_spacing / cell_size,
+        samples = _qk.poisson_disc(np.ascontiguousarray(valid), cells(min_spacing, cell_size),
                                    tries, np.uint64(seed))
         if len(samples) > n:
             samples = samples[gen.choice(len(samples), size=n, replace=False)]

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from procgen._io import atomic_write
+from procgen._units import cells
 from procgen._validate import (check_cell_size, check_float, check_int)
 
 __all__ = [
@@ -395,7 +396,7 @@ def _check_rivers(rivers, cell_size: float) -> list[tuple[np.ndarray, np.ndarray
             raise ValueError(f"rivers[{k}] path and width must be finite")
         if (width < 0).any():
             raise ValueError(f"rivers[{k}].width must be >= 0 metres, got min {width.min():g}")
-        out.append((path[:, ::-1].copy(), np.maximum(1.0, width / cell_size)))
+        out.append((path[:, ::-1].copy(), np.maximum(1.0, cells(width, cell_size))))
     return out
 
 

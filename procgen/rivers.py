@@ -39,6 +39,7 @@ from . import paths as _paths
 from . import walkers as _walkers
 from ._kernels import rivers as _rk
 from ._kernels.raster import polyline_cells
+from ._units import area_cells, cells as to_cells, metres
 from ._validate import check_cell_size, check_float, check_int, check_plain_name
 from .hydrology import Drainage
 from .river import River
@@ -131,13 +132,13 @@ class RiversConfig:
 
     def min_area_cells(self, cell_size: float) -> float:
         """Drainage area, in cells, at which flow rivers begin on a grid of ``cell_size``."""
-        cell_km2 = self._unit(cell_size) ** 2 / 1e6
+        unit = self._unit(cell_size)
         # A subnormal cell size squares to 0: no area is then large enough.
-        return self.min_area_km2 / cell_km2 if cell_km2 > 0 else float("inf")
+        return area_cells(self.min_area_km2, unit) if unit ** 2 > 0 else float("inf")
 
     def min_length_cells(self, cell_size: float) -> int:
         """Fewest cells a river runs through on a grid of ``cell_size`` (at least 2)."""
-        cells = np.ceil(self.min_length_km * 1000.0 / self._unit(cell_size))
+        cells = np.ceil(to_cells(self.min_length_km * 1000.0, self._unit(cell_size)))
         # Capped so that an absurd length (1e308 km) is "longer than any river", not an
         # int overflow.
         return max(2, int(min(cells, 2.0 ** 62)))
@@ -560,12 +561,12 @@ def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
         if config.carve:
             depth = channel_depth(width, config=config)
             beds.append(np.minimum.accumulate(height.ravel()[flat] - depth).astype(np.float32))
-            radii.append(1.0 + width / cell_size)
+            radii.append(1.0 + to_cells(width, cell_size))
     cells = np.concatenate(all_cells)
     offsets = np.asarray(offsets, np.int64)
     if config.carve:
         _rk.carve_valleys(height, cells, np.concatenate(beds), np.concatenate(radii),
-                          np.float32(config.valley_slope * cell_size))
+                          np.float32(metres(config.valley_slope, cell_size)))
     passes = _rk.enforce_descent(height, cells, offsets, 1000)
     if passes >= 1000:  # pragma: no cover - each pass only lowers; loops settle in two
         raise RuntimeError("river carving did not settle")

@@ -350,64 +350,81 @@ def _drain(q) -> list:
             return out
 
 
-class ThreadWorker:
+def _serve_forever(get, post, latest) -> None:
+    """The worker loop of both backends: take items from ``get()`` until None; a Job is run
+    unless a newer one was submitted while it waited (``latest()`` is the newest id)."""
+    builder = Builder()
+    while True:
+        item = get()
+        if item is None:
+            return
+        if item == "learned":
+            post(("learned", *discover_learned()))
+        elif item.id == latest():  # skip jobs superseded while queued
+            _serve(item, builder, post, latest)
+        else:
+            post(("superseded", item.id))
+
+
+class Worker:
+    """What the window talks to: submit jobs, poll finished messages, close.
+
+    A backend provides ``_send(item)`` (a Job, ``'learned'`` or None to stop),
+    ``_set_latest(job_id)``, ``_received`` (a local queue of finished messages) and
+    ``_stop_backend()``.
+    """
+
+    kind = ""
+
+    def submit(self, job: Job) -> None:
+        self._set_latest(job.id)
+        self._send(job)
+
+    def request_learned(self) -> None:
+        self._send("learned")
+
+    def poll(self) -> list:
+        return _drain(self._received)
+
+    def close(self) -> None:
+        self._set_latest(-1)
+        try:
+            self._send(None)
+        except (OSError, ValueError):  # the process's queue may already be closed
+            pass
+        self._stop_backend()
+
+
+class ThreadWorker(Worker):
     """Runs jobs on a daemon thread of this process (tests; fallback)."""
 
     kind = "thread"
 
     def __init__(self):
         self._inbox: queue.Queue = queue.Queue()
-        self._outbox: queue.Queue = queue.Queue()
+        self._received: queue.Queue = queue.Queue()
         self._latest = 0
-        self._thread = threading.Thread(target=self._loop, name="procgen-viewer-worker",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=_serve_forever, name="procgen-viewer-worker", daemon=True,
+            args=(self._inbox.get, self._received.put, lambda: self._latest))
         self._thread.start()
 
-    def _loop(self):
-        builder = Builder()
-        while True:
-            item = self._inbox.get()
-            if item is None:
-                return
-            if item == "learned":
-                self._outbox.put(("learned", *discover_learned()))
-            elif item.id == self._latest:  # skip jobs superseded while queued
-                _serve(item, builder, self._outbox.put, lambda: self._latest)
-            else:
-                self._outbox.put(("superseded", item.id))
+    def _send(self, item) -> None:
+        self._inbox.put(item)
 
-    def submit(self, job: Job) -> None:
-        self._latest = job.id
-        self._inbox.put(job)
+    def _set_latest(self, job_id: int) -> None:
+        self._latest = job_id
 
-    def request_learned(self) -> None:
-        self._inbox.put("learned")
-
-    def poll(self) -> list:
-        return _drain(self._outbox)
-
-    def close(self) -> None:
-        self._latest = -1
-        self._inbox.put(None)
+    def _stop_backend(self) -> None:
         # A numba kernel cannot be interrupted; the daemon thread dies with the process.
         self._thread.join(timeout=0.2)
 
 
 def _child_main(inbox, outbox, latest) -> None:
-    builder = Builder()
-    while True:
-        item = inbox.get()
-        if item is None:
-            return
-        if item == "learned":
-            outbox.put(("learned", *discover_learned()))
-        elif item.id == latest.value:
-            _serve(item, builder, outbox.put, lambda: latest.value)
-        else:
-            outbox.put(("superseded", item.id))
+    _serve_forever(inbox.get, outbox.put, lambda: latest.value)
 
 
-class ProcessWorker:
+class ProcessWorker(Worker):
     """Runs jobs in a spawned child process; a parent thread receives the results.
 
     Receiving (reading the pipe, unpickling the arrays) happens on that thread, so the window
@@ -421,7 +438,7 @@ class ProcessWorker:
         self._inbox = ctx.Queue()
         self._outbox = ctx.Queue()
         self._latest = ctx.Value("q", 0, lock=False)
-        self._local: queue.Queue = queue.Queue()
+        self._received: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._process = ctx.Process(target=_child_main, name="procgen-viewer-worker",
                                     args=(self._inbox, self._outbox, self._latest), daemon=True)
@@ -441,33 +458,25 @@ class ProcessWorker:
                     self._dead = True
                     text = f"{DIED} (exit code {self._process.exitcode})"
                     for job_id in sorted(self._pending):
-                        self._local.put(("error", job_id, text, ""))
+                        self._received.put(("error", job_id, text, ""))
                     self._pending.clear()
-                    self._local.put(("learned", [], text))
+                    self._received.put(("learned", [], text))
                 continue
             except (EOFError, OSError):
                 return
             if message[0] in ("done", "error", "superseded"):
                 self._pending.discard(message[1])
-            self._local.put(message)
+            self._received.put(message)
 
-    def submit(self, job: Job) -> None:
-        self._latest.value = job.id
-        self._pending.add(job.id)
-        self._inbox.put(job)
+    def _send(self, item) -> None:
+        if isinstance(item, Job):
+            self._pending.add(item.id)
+        self._inbox.put(item)
 
-    def request_learned(self) -> None:
-        self._inbox.put("learned")
+    def _set_latest(self, job_id: int) -> None:
+        self._latest.value = job_id
 
-    def poll(self) -> list:
-        return _drain(self._local)
-
-    def close(self) -> None:
-        self._latest.value = -1
-        try:
-            self._inbox.put(None)
-        except (OSError, ValueError):
-            pass
+    def _stop_backend(self) -> None:
         self._process.join(timeout=0.5)
         if self._process.is_alive():  # mid-kernel: nothing of value is lost
             self._process.terminate()

@@ -59,8 +59,9 @@ __all__ = ["LevelConfig", "Level", "generate_level", "level_from", "STAGES", "st
 #: Pipeline stages in order (see :mod:`procgen.pipeline`).
 STAGES = _pipeline.STAGES
 
-#: Version of the level file format written by :meth:`Level.save`.
-FORMAT_VERSION = 1
+#: Newest version of the level file format :meth:`Level.save` writes (2: rivers may carry
+#: an ``id``; a level whose rivers have none is written as version 1).
+FORMAT_VERSION = 2
 _FORMAT_NAME = "procgen-level"
 
 DEFAULT_CELL_SIZE = 500.0
@@ -168,7 +169,9 @@ class Level:
     water : numpy.ndarray
         bool ``(rows, cols)``: sea and lakes.
     lakes : numpy.ndarray
-        int32 ``(rows, cols)`` lake labels, 0 off lakes, 1..K on the K lakes.
+        int32 ``(rows, cols)`` lake labels, 0 off lakes, 1..K on the K lakes (in a world
+        region, :meth:`procgen.world.World.region`, the world's lake ids instead, the same
+        in every region).
     rivers : list of River
         River courses, source first.
     biomes : numpy.ndarray or None
@@ -362,12 +365,15 @@ class Level:
         """
         header = {
             "format": _FORMAT_NAME,
-            "version": FORMAT_VERSION,
+            # Version 2 added river ids (world regions); files without them stay version 1,
+            # readable by every procgen.
+            "version": 2 if any(r.id is not None for r in self.rivers) else 1,
             "seed": int(self.seed),
             "cell_size": float(self.cell_size),
             "shape": list(self.shape),
             "config": self.config.to_dict(),
-            "rivers": [{"generator": r.generator, "discharge": r.discharge, "order": r.order}
+            "rivers": [{"generator": r.generator, "discharge": r.discharge, "order": r.order,
+                        **({} if r.id is None else {"id": int(r.id)})}
                        for r in self.rivers],
         }
         lengths = [len(r.path) for r in self.rivers]
@@ -525,7 +531,7 @@ _ARRAY_DTYPES = {
 _OPTIONAL_ARRAYS = {"biomes"}
 _GRIDS = {"height", "water", "lakes", "biomes"}
 _HEADER_FIELDS = ("format", "version", "seed", "cell_size", "shape", "config", "rivers")
-_RIVER_FIELDS = {"generator", "discharge", "order"}
+_RIVER_FIELDS = {"generator", "discharge", "order", "id"}
 # Longest .npy header read (numpy's own default), and the largest zip directory parsed at all:
 # a level's eight entries take about 700 bytes. Smaller directories are parsed, so that an
 # unknown entry is refused by name.
@@ -723,9 +729,11 @@ def _check_header(raw: np.ndarray, where: str, max_cells: int | None) -> dict:
         raise refuse("rivers", "a list of river records", rivers)
     for k, meta in enumerate(rivers):
         at = f"rivers[{k}]"
-        if not isinstance(meta, dict) or "generator" not in meta or set(meta) - _RIVER_FIELDS:
-            raise refuse(at, "a record with 'generator' and optionally 'discharge' and "
-                             "'order', nothing else", meta)
+        allowed = _RIVER_FIELDS if header["version"] >= 2 else _RIVER_FIELDS - {"id"}
+        if not isinstance(meta, dict) or "generator" not in meta or set(meta) - allowed:
+            raise refuse(at, "a record with 'generator' and optionally 'discharge', 'order'"
+                             + (" and 'id'" if "id" in allowed else "") + ", nothing else",
+                         meta)
         gen = meta["generator"]
         if not isinstance(gen, str) or not 0 < len(gen) <= river_mod.MAX_NAME:
             raise refuse(f"{at}.generator", f"a name of 1 to {river_mod.MAX_NAME} characters",
@@ -736,6 +744,10 @@ def _check_header(raw: np.ndarray, where: str, max_cells: int | None) -> dict:
         order = meta.get("order", 1)
         if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= river_mod.MAX_ORDER:
             raise refuse(f"{at}.order", f"an integer in 0..{river_mod.MAX_ORDER}", order)
+        rid = meta.get("id")
+        if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)
+                                or not -2 ** 63 <= rid < 2 ** 63):
+            raise refuse(f"{at}.id", "an integer in -2**63..2**63-1", rid)
     try:
         out["config"] = LevelConfig.from_dict(_upgrade_config(header["config"]))
     except (ValueError, TypeError) as exc:

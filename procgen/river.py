@@ -33,6 +33,10 @@ class River:
         finite and >= 0.
     order : int
         Strahler order (1 for a headwater stream), >= 0.
+    id : int or None
+        The river's identity in an endless world (:class:`procgen.world.World`): every piece
+        of one world river, in whatever region, carries the same id, in -2**63..2**63-1.
+        None (default) on a level's own rivers.
 
     Examples
     --------
@@ -49,6 +53,7 @@ class River:
     generator: str
     discharge: float = 0.0
     order: int = 1
+    id: int | None = None
 
     def __post_init__(self):
         path = np.ascontiguousarray(self.path, dtype=np.float64)
@@ -68,6 +73,8 @@ class River:
         object.__setattr__(self, "width", width)
         object.__setattr__(self, "discharge", check_float("discharge", self.discharge, lo=0.0))
         object.__setattr__(self, "order", check_int("order", self.order, lo=0, hi=MAX_ORDER))
+        if self.id is not None:
+            object.__setattr__(self, "id", check_int("id", self.id, lo=-2 ** 63, hi=2 ** 63 - 1))
 
     @property
     def length_cells(self) -> float:

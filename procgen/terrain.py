@@ -66,11 +66,11 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .noise import MAX_LATTICE_PER_CELL, Fractal, NoiseConfig, fbm
+from .noise import MAX_LATTICE_PER_CELL, Fractal, NoiseConfig, fbm, fbm_points
 from ._validate import (DEFAULT_MAX_CELLS, check_cell_size, check_enum, check_float, check_seed,
                         check_shape)
 
-__all__ = ["Falloff", "TerrainConfig", "PRESETS", "preset", "heightmap"]
+__all__ = ["Falloff", "TerrainConfig", "PRESETS", "preset", "heightmap", "heights_at"]
 
 
 class Falloff(enum.Enum):
@@ -406,7 +406,25 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     seed = check_seed("seed", seed)
     world_shape = shape if world_shape is None else check_shape("world_shape", world_shape,
                                                                 max_cells=None)
-    cfg = config
+    fields, lifts = _field_plan(config, cell_size)
+
+    def sample(name, index):
+        return fbm(shape, config=fields[name], seed=_field_seed(seed, index), origin=origin,
+                   max_cells=None)
+
+    base = sample("base", 0)
+    if config.falloff is Falloff.EDGES and config.falloff_strength > 0:
+        # Raise the middle and sink the rim by the same profile, so a landmass forms whatever
+        # the base field happens to average over this world.
+        rim = _edge_falloff(shape, origin, world_shape)
+        base += np.float32(config.falloff_strength) * (np.float32(_FALLOFF_PIVOT) - rim)
+    return _compose(config, base, lambda: sample("mountain_mask", 1),
+                    lambda: sample("mountains", 2), lifts)
+
+
+def _field_plan(cfg: TerrainConfig, cell_size: float):
+    """The noise fields a config draws, with lengths in cells, and its lifted heights
+    ``(land_height, mountain_height, sea_depth)`` at ``cell_size``."""
     # Lengths are metres at the reference cell size: dividing by it (not by cell_size) puts
     # them in cells, so the landscape is the same in cells at every cell_size; only the
     # heights scale, by one factor.
@@ -414,20 +432,70 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     drawn = ("base", "mountain_mask", "mountains") if _has_mountains(cfg) else ("base",)
     fields = {name: _in_cells(getattr(cfg, name), unit, name) for name in drawn}
     lift = cfg.height_scale(cell_size)
-    land_height = np.float32(cfg.land_height * lift)
-    mountain_height = np.float32(cfg.mountain_height * lift)
-    sea_depth = np.float32(cfg.sea_depth * lift)
+    lifts = tuple(np.float32(h * lift) for h in (cfg.land_height, cfg.mountain_height,
+                                                 cfg.sea_depth))
+    return fields, lifts
 
-    base = fbm(shape, config=fields["base"], seed=_field_seed(seed, 0),
-               origin=origin, max_cells=None)
-    if cfg.falloff is Falloff.EDGES and cfg.falloff_strength > 0:
-        # Raise the middle and sink the rim by the same profile, so a landmass forms whatever
-        # the base field happens to average over this world.
-        rim = _edge_falloff(shape, origin, world_shape)
-        base += np.float32(cfg.falloff_strength) * (np.float32(_FALLOFF_PIVOT) - rim)
+
+def heights_at(rows, cols, *, config: TerrainConfig, cell_size: float, seed: int,
+               base_shift=None) -> np.ndarray:
+    """Terrain heights at single cells: what :func:`heightmap` (without a falloff) gives
+    there, to float32 rounding (the noise is summed point by point, not along rows).
+
+    For sparse samples of a large world (a coarse grid, the cells along a river) without
+    drawing the grid around them.
+
+    Parameters
+    ----------
+    rows, cols : array_like of int
+        Global cell coordinates, broadcast together.
+    config, cell_size, seed
+        As for :func:`heightmap`; the config's falloff is not applied.
+    base_shift : array_like of float, optional
+        Added to the base field at each point before the coastline is drawn (a caller's own
+        falloff).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 heights, the broadcast shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from procgen.terrain import heightmap, heights_at, preset
+    >>> cfg = preset("lowlands")
+    >>> grid = heightmap((16, 16), config=cfg, cell_size=1000.0, seed=2)
+    >>> at = heights_at([3, 9], [4, 12], config=cfg, cell_size=1000.0, seed=2)
+    >>> bool(np.allclose(at, grid[[3, 9], [4, 12]], atol=1e-2))
+    True
+    """
+    if not isinstance(config, TerrainConfig):
+        raise TypeError(f"config must be a TerrainConfig, got {type(config).__name__}")
+    cell_size = check_cell_size(cell_size)
+    seed = check_seed("seed", seed)
+    rows, cols = np.broadcast_arrays(np.asarray(rows, np.float64), np.asarray(cols, np.float64))
+    fields, lifts = _field_plan(config, cell_size)
+
+    def sample(name, index):
+        cfg = fields[name]
+        if cfg.warp:
+            raise ValueError(f"config.{name}.warp must be 0 for point sampling, got {cfg.warp:g}")
+        return fbm_points(rows, cols, config=cfg, seed=_field_seed(seed, index))
+
+    base = sample("base", 0)
+    if base_shift is not None:
+        base = base + np.asarray(base_shift, np.float32)
+    return _compose(config, base, lambda: sample("mountain_mask", 1),
+                    lambda: sample("mountains", 2), lifts)
+
+
+def _compose(cfg: TerrainConfig, base, mask_of, ridges_of, lifts) -> np.ndarray:
+    """Heights from the base field (falloff applied) and, when the config has mountains,
+    the mask and ridge fields (``mask_of()``, ``ridges_of()``: drawn only then)."""
+    land_height, mountain_height, sea_depth = lifts
     e = base - np.float32(cfg.sea_threshold)
-
-    height = np.empty(shape, np.float32)
+    height = np.empty(e.shape, np.float32)
     land = e > 0
     # Land: broad relief rises with the base field, concave near the coast for plains. tanh,
     # not a clip: where a falloff lifts a landmass's middle, a clip left a dead-flat plateau
@@ -435,14 +503,12 @@ def heightmap(shape, *, config: TerrainConfig, cell_size: float, seed: int, orig
     relief = np.tanh(np.maximum(e, np.float32(0.0)) * np.float32(1.0 / _RELIEF_SPAN))
     height[:] = land_height * relief ** np.float32(1.5)
     if _has_mountains(cfg):
-        mask = fbm(shape, config=fields["mountain_mask"],
-                   seed=_field_seed(seed, 1), origin=origin, max_cells=None)
+        mask = mask_of()
         # Mask values above this threshold are mountain country; fBm is roughly symmetric
         # with spread ~0.25, so cover maps to a threshold through its normal quantile.
         threshold = np.float32(0.25 * NormalDist().inv_cdf(min(max(1.0 - cfg.mountain_cover, 1e-6), 1 - 1e-6)))
         strength = _smoothstep(threshold - 0.05, threshold + 0.15, mask)
-        ridges = fbm(shape, config=fields["mountains"],
-                     seed=_field_seed(seed, 2), origin=origin, max_cells=None)
+        ridges = ridges_of()
         crest = np.clip((ridges + np.float32(1.0)) * np.float32(0.5), 0.0, 1.0)
         coast = _smoothstep(0.0, 0.08, e)  # ranges do not rise straight out of the sea
         height += mountain_height * strength * crest ** np.float32(2.0) * coast

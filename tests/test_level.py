@@ -112,8 +112,17 @@ def test_load_refuses_newer_versions_and_foreign_files(tmp_path):
     lv.save(tmp_path / "ok.npz")
     _rewrite_header(tmp_path / "ok.npz", tmp_path / "new.npz",
                     lambda h: h.update(version=FORMAT_VERSION + 1))
-    with pytest.raises(ValueError, match="format version 2; this procgen reads versions 1..1"):
+    with pytest.raises(ValueError, match="format version 3; this procgen reads versions 1..2"):
         Level.load(tmp_path / "new.npz")
+    # River ids came with version 2: a version-1 file holding one is refused.
+    lv2 = generate_level(seed=1, shape=8, cell_size=5000.0)
+    lv2.rivers[:] = [River(path=[[0.0, 0.0], [1.0, 1.0]], width=[1.0, 1.0], generator="x",
+                           id=5)]
+    lv2.save(tmp_path / "ids.npz")
+    assert [r.id for r in Level.load(tmp_path / "ids.npz").rivers] == [5]
+    _rewrite_header(tmp_path / "ids.npz", tmp_path / "ids1.npz", lambda h: h.update(version=1))
+    with pytest.raises(ValueError, match=r"rivers\[0\]"):
+        Level.load(tmp_path / "ids1.npz")
     _rewrite_header(tmp_path / "ok.npz", tmp_path / "cfg.npz",
                     lambda h: h["config"]["terrain"].update(colour="red"))
     with pytest.raises(ValueError, match="unknown keys: colour"):

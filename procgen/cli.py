@@ -57,7 +57,8 @@ _GENERATION_DEFAULTS = {"seed": 0, "size": (1024, 1024), "preset": "continent",
 _GENERATION_OPTIONS = {"seed": "--seed", "size": "--size", "preset": "--preset",
                        "rivers": "--rivers", "cell_size": "--cell-size",
                        "sea_level": "--sea-level", "river_count": "--river-count",
-                       "river_threshold": "--river-threshold"}
+                       "river_threshold": "--river-threshold", "world": "--world",
+                       "at": "--at"}
 
 #: Output suffixes each export format accepts.
 _EXPORT_SUFFIXES = {"tiled": (".json", ".tmj"), "geojson": (".geojson", ".json"),
@@ -135,6 +136,15 @@ def _size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def _row_col(text: str) -> tuple[int, int]:
+    """argparse type of --at: ``ROW,COL``, two integers."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(re.fullmatch(r"\s*[+-]?\d+\s*", p) for p in parts):
+        raise argparse.ArgumentTypeError(f"must be ROW,COL, two integers (e.g. 0,0 or "
+                                         f"-4096,1000000), got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
 def _size_text(shape) -> str:
     rows, cols = shape
     return str(rows) if rows == cols else f"{cols}x{rows}"
@@ -181,6 +191,12 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                         "reference 500 m per cell (it scales with --cell-size, so the "
                         "network keeps its shape in cells); lower gives more rivers "
                         "(default: the preset's, e.g. 100 for continent)")
+    g.add_argument("--world", action="store_true", default=None,
+                   help="draw a window of the endless world of this seed (landmasses in an "
+                        "endless sea; any window matches the same cells of any other)")
+    g.add_argument("--at", type=_row_col, metavar="ROW,COL",
+                   help="with --world: the global cell of the window's top-left corner, any "
+                        "64-bit integers (default: 0,0)")
 
 
 def _add_heightmap_options(p, *, prefix: str) -> None:
@@ -342,16 +358,23 @@ def _check_distinct(outputs) -> None:
 class _Plan:
     """A checked generation request: ``generate()`` runs it."""
 
-    def __init__(self, *, seed, shape, cell_size, config, generator, max_cells):
+    def __init__(self, *, seed, shape, cell_size, config, generator, max_cells, at=None):
         self.seed, self.shape, self.cell_size = seed, shape, cell_size
         self.config, self.generator, self.max_cells = config, generator, max_cells
+        self.at = at      # (row, col) of a window of the endless world, or None
 
     def generate(self):
         from .level import generate_level
 
         # Everything was checked by _plan; this only renames what a library change might add.
         with _as_option(None, seed="--seed", shape="--size", cell_size="--cell-size",
-                        rivers="--rivers", preset="--preset", max_cells="--max-cells"):
+                        rivers="--rivers", preset="--preset", max_cells="--max-cells",
+                        row="--at", col="--at"):
+            if self.at is not None:
+                from .world import World
+                world = World(self.seed, cell_size=self.cell_size, config=self.config,
+                              rivers=self.generator, max_cells=self.max_cells)
+                return world.region(*self.at, self.shape)
             return generate_level(seed=self.seed, shape=self.shape, cell_size=self.cell_size,
                                   config=self.config, rivers=self.generator,
                                   max_cells=self.max_cells)
@@ -399,8 +422,17 @@ def _plan(args) -> _Plan:
         with _as_option("--river-threshold", "min_area_km2"):
             config = replace(config, rivers=replace(config.rivers,
                                                     min_area_km2=args.river_threshold))
+    at = None
+    if args.at is not None and not args.world:
+        raise ValueError("--at needs --world (it places a window of the endless world)")
+    if args.world:
+        at = (0, 0) if args.at is None else args.at
+        for value in at:
+            if not -2 ** 63 <= value < 2 ** 63:
+                raise ValueError(f"--at must be two 64-bit integers, -2**63..2**63-1, got "
+                                 f"{at[0]},{at[1]}")
     return _Plan(seed=args.seed, shape=args.size, cell_size=cell_size, config=config,
-                 generator=generator, max_cells=args.max_cells)
+                 generator=generator, max_cells=args.max_cells, at=at)
 
 
 # -- memory -------------------------------------------------------------------------------------

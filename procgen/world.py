@@ -383,9 +383,9 @@ class World:
         w = self.world
         f, t = w.coarse, w.tile
         ends = {tuple(p) for r in coarse_rivers for p in (r.path[0], r.path[-1])}
-        all_rows, all_cols, all_w, offsets, meta = [], [], [], [0], []
         n = lm.lakes.shape[0]
-        for k, river in enumerate(coarse_rivers):
+        drawn = []
+        for river in coarse_rivers:
             pins = np.array([tuple(p) in ends for p in river.path])
             path, width = _smooth(river.path * f + f // 2, river.width.astype(np.float64), pins)
             # A generator may end a river anywhere in a water cell; its sample (the one
@@ -399,25 +399,36 @@ class World:
             vc = np.rint(path).astype(np.int64)
             np.clip(vc, 0, t - 1, out=vc)
             cells, seg = polyline_cells(vc[:, 0].copy(), vc[:, 1].copy())
-            cw = width[seg].astype(np.float32)
-            wet = self._water_at(tr, tc, lm, cells[:, 0], cells[:, 1])
-            keep = _dry_span(wet)
+            drawn.append((cells, width[seg].astype(np.float32)))
+        if not drawn:
+            return lm
+        # One point evaluation for every cell of every river (each call has a fixed cost).
+        every = np.concatenate([cells for cells, _ in drawn])
+        h_every = self._heights_at(tr, tc, every[:, 0], every[:, 1])
+        wet_every = (h_every <= 0) | (self._lake_labels(lm, every[:, 0], every[:, 1],
+                                                        h_every) > 0)
+        all_rows, all_cols, all_w, all_h, offsets, meta = [], [], [], [], [0], []
+        start = 0
+        for k, (cells, cw) in enumerate(drawn):
+            sl = slice(start, start + len(cells))
+            start += len(cells)
+            keep = _dry_span(wet_every[sl])
             if keep is None:
                 continue
             a, b = keep
-            cells, cw = cells[a:b], cw[a:b]
-            all_rows.append(cells[:, 0])
-            all_cols.append(cells[:, 1])
-            all_w.append(cw)
-            offsets.append(offsets[-1] + len(cells))
+            all_rows.append(cells[a:b, 0])
+            all_cols.append(cells[a:b, 1])
+            all_w.append(cw[a:b])
+            all_h.append(h_every[sl][a:b])
+            offsets.append(offsets[-1] + b - a)
+            river = coarse_rivers[k]
             rid = _hash64(self.seed, 0x7269766572, tr, tc, k) >> 1   # "river"; fits int64
             meta.append((rid, river.generator, river.discharge, river.order))
         if not meta:
             return lm
         rows, cols = np.concatenate(all_rows), np.concatenate(all_cols)
-        width = np.concatenate(all_w)
+        width, h = np.concatenate(all_w), np.concatenate(all_h)
         offsets = np.asarray(offsets, np.int64)
-        h = self._heights_at(tr, tc, rows, cols)
         depth = np.maximum(channel_depth(width, config=self.config.rivers), _MIN_DEPTH)
         z = (h - depth).astype(np.float32)
         for a, b in zip(offsets[:-1], offsets[1:]):
@@ -427,10 +438,6 @@ class World:
         _wk.relax_beds(rows, cols, offsets, z, radius, slope, t, t, 1000)
         return replace(lm, rows=rows, cols=cols, offsets=offsets, z=z, width=width,
                        radius=radius, meta=tuple(meta))
-
-    def _water_at(self, tr, tc, lm: _Landmass, lr, lc) -> np.ndarray:
-        h = self._heights_at(tr, tc, lr, lc)
-        return (h <= 0) | (self._lake_labels(lm, lr, lc, h) > 0)
 
     def _lake_labels(self, lm: _Landmass, lr, lc, h) -> np.ndarray:
         """Coarse lake label of local cells: a lake of one of the four coarse samples around

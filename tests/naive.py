@@ -525,6 +525,42 @@ def naive_carve_valleys(height, cells, bed, radius, side_slope):
     return h
 
 
+# --- worlds (procgen/_kernels/world.py) ---
+def naive_carve_valleys_at(height, row0, col0, rows, cols, z, radius, slope):
+    """Every grid cell against every river cell given by global coordinates."""
+    h = height.copy()
+    nr, nc = h.shape
+    for r0, c0, b, rad in zip(rows, cols, z, radius):
+        for r in range(nr):
+            for c in range(nc):
+                d = float(np.hypot(row0 + r - r0, col0 + c - c0))
+                if d <= rad:
+                    h[r, c] = min(h[r, c], np.float32(float(b) + slope * d))
+    return h
+
+
+def naive_relax_beds(rows, cols, offsets, z, radius, slope):
+    """Until nothing changes: every bed at most every valley reaching its cell (all pairs),
+    then running minima along each river."""
+    z = np.array(z, np.float32)
+    changed = True
+    while changed:
+        changed = False
+        for t in range(len(z)):
+            for u in range(len(z)):
+                d = float(np.hypot(rows[u] - rows[t], cols[u] - cols[t]))
+                v = np.float32(float(z[t]) + slope * d)
+                if d <= radius[t] and v < z[u]:
+                    z[u] = v
+                    changed = True
+        for a, b in zip(offsets[:-1], offsets[1:]):
+            for t in range(a + 1, b):
+                if z[t] > z[t - 1]:
+                    z[t] = z[t - 1]
+                    changed = True
+    return z
+
+
 # --- walkers and paths (procgen/_kernels/walkers.py, paths.py) ---
 import math as _math
 from fractions import Fraction as _Fraction

@@ -255,3 +255,48 @@ def test_bad_regions_are_refused_with_one_clear_error(args, match):
 def test_world_config_defaults_state_the_cache_bound():
     cfg = WorldConfig()
     assert (cfg.tile, cfg.coarse, cfg.cache) == (1024, 8, 64)
+
+
+# -- the kernels against their naive twins ---------------------------------------------------
+def _random_rivers(rng, n_rivers, size):
+    rows, cols, offsets = [], [], [0]
+    for _ in range(n_rivers):
+        r, c = rng.integers(0, size, 2)
+        for _ in range(rng.integers(2, 12)):
+            rows.append(r)
+            cols.append(c)
+            r = int(np.clip(r + rng.integers(-1, 2), 0, size - 1))
+            c = int(np.clip(c + rng.integers(-1, 2), 0, size - 1))
+        offsets.append(len(rows))
+    return (np.array(rows, np.int64), np.array(cols, np.int64), np.array(offsets, np.int64))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_relax_beds_matches_its_naive_twin(seed):
+    from procgen._kernels.world import relax_beds
+    from tests import naive
+    rng = np.random.default_rng(seed)
+    rows, cols, offsets = _random_rivers(rng, 4, 12)
+    z = rng.uniform(0, 50, len(rows)).astype(np.float32)
+    radius = rng.uniform(0.5, 4.0, len(rows))
+    want = naive.naive_relax_beds(rows, cols, offsets, z, radius, 3.0)
+    got = z.copy()
+    passes = relax_beds(rows, cols, offsets, got, radius, 3.0, 12, 12, 1000)
+    assert passes < 1000
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("origin", [(0, 0), (-5, 7), (20, -30)])
+def test_carve_valleys_at_matches_its_naive_twin(origin):
+    from procgen._kernels.world import carve_valleys_at
+    from tests import naive
+    rng = np.random.default_rng(1)
+    height = rng.uniform(0, 100, (15, 18)).astype(np.float32)
+    rows = rng.integers(-25, 40, 30)
+    cols = rng.integers(-35, 45, 30)
+    z = rng.uniform(-5, 60, 30).astype(np.float32)
+    radius = rng.uniform(0.5, 6.0, 30)
+    want = naive.naive_carve_valleys_at(height, *origin, rows, cols, z, radius, 2.5)
+    got = height.copy()
+    carve_valleys_at(got, *origin, rows, cols, z, radius, 2.5)
+    np.testing.assert_array_equal(got, want)

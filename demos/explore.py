@@ -66,6 +66,12 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="run scripted input from FILE ('-' reads stdin); commands: key, "
                         "hold, move, drag, wheel, wait, frames, save, screenshot, quit")
     p.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for none")
+    p.add_argument("--world", action="store_true",
+                   help="explore the endless world of the seed instead of one map: pan "
+                        "without end, chunks made in the background (--size and --compare "
+                        "do not apply)")
+    p.add_argument("--at", default="0,0", metavar="ROW,COL",
+                   help="with --world: the global cell at the centre of the window")
     p.add_argument("--worker", choices=("process", "thread"), default="process",
                    help="where levels are generated: a child process keeps the window "
                         "responsive; a thread starts faster")
@@ -85,6 +91,41 @@ def _check_generator(option: str, name: str) -> str:
         return name
     allowed = ", ".join([*BUILTIN_GENERATORS, "learned:NAME"])
     raise ValueError(f"{option} must be one of {allowed}, got {name!r}")
+
+
+def _world_options(args):
+    """The world window's options, checked; errors name the option."""
+    from procgen._validate import check_cell_size, check_int, check_seed
+    from procgen.rivers import get_generator
+    from procgen.terrain import PRESETS
+
+    from demos._viewer.world import WorldOptions
+
+    if args.compare:
+        raise ValueError("--compare does not apply with --world")
+    seed = check_seed("--seed", args.seed)
+    if args.preset not in PRESETS:
+        raise ValueError(f"--preset must be one of {', '.join(PRESETS)}, got {args.preset!r}")
+    rivers = _check_generator("--rivers", args.rivers)
+    if rivers.startswith("learned:"):
+        get_generator(rivers)   # weights present, before a window opens
+    cell = check_cell_size(args.cell_size, name="--cell-size")
+    try:
+        at = tuple(int(part) for part in args.at.split(","))
+        if len(at) != 2:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--at must be ROW,COL, two integers, got {args.at!r}") from None
+    for value in at:
+        check_int("--at", value, lo=-2 ** 63, hi=2 ** 63 - 1)
+    check_int("--width", args.width, lo=320, hi=16384)
+    check_int("--height", args.height, lo=240, hi=16384)
+    check_int("--fps", args.fps, lo=0, hi=1000)
+    _cli.check_headless(args)
+    out = _cli.make_folder("--out", args.out)
+    return WorldOptions(seed=seed, preset=args.preset, rivers=rivers, cell_size=cell, at=at,
+                        out=out, width=args.width, height=args.height, worker=args.worker,
+                        fps=args.fps)
 
 
 def _options(args):
@@ -140,15 +181,26 @@ def main(argv=None, *, prog: str | None = None) -> int:
         return int(stop.code or 0)
     try:
         _cli.import_pygame()
-        options = _options(args)
-        script = _script(args.script)
-        from demos._viewer.app import Explorer
+        if args.world:
+            if args.script:
+                raise ValueError("--script does not apply with --world")
+            from demos._viewer.world import WorldExplorer
 
-        explorer = Explorer(options)
+            explorer = WorldExplorer(_world_options(args))
+            script = None
+        else:
+            options = _options(args)
+            script = _script(args.script)
+            from demos._viewer.app import Explorer
+
+            explorer = Explorer(options)
     except (ValueError, TypeError, ImportError, OSError) as exc:
         return _cli.error(parser.name, exc)
     try:
-        explorer.run(frames=args.frames, script=script)
+        if args.world:
+            explorer.run(frames=args.frames)
+        else:
+            explorer.run(frames=args.frames, script=script)
         if args.screenshot:
             explorer.draw()
             print(f"saved {explorer.screenshot(args.screenshot)}")

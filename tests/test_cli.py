@@ -841,3 +841,31 @@ def test_running_out_of_memory_loading_a_level(monkeypatch, tmp_path, capsys):
                  str(lv)]) == 1
     assert _one_error_line(capsys) == ("procgen: error: ran out of memory; free some memory "
                                        "or ask for a smaller --heightmap-size")
+
+
+def test_map_world_at_is_the_worlds_region(tmp_path, capsys):
+    from procgen.world import World
+    lv = tmp_path / "w.npz"
+    rc = main(["map", "--world", "--at=-1000000000000,300", "--size", "80x60", "--seed", "9",
+               "--cell-size", "2000", "-o", str(tmp_path / "w.png"), "--level", str(lv)])
+    assert rc == 0
+    want = World(9, cell_size=2000.0).region(-10 ** 12, 300, (60, 80))
+    got = Level.load(lv)
+    np.testing.assert_array_equal(got.height, want.height)
+    np.testing.assert_array_equal(got.biomes, want.biomes)
+    assert [r.id for r in got.rivers] == [r.id for r in want.rivers]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--at", "1,2"], "--at needs --world"),
+    (["--world", "--at", "1,x"], "argument --at: must be ROW,COL"),
+    (["--world", f"--at={2 ** 63},0"], "--at must be two 64-bit integers"),
+])
+def test_world_options_errors_are_one_line(tmp_path, capsys, args, message):
+    try:
+        rc = main(["map", *args, "-o", str(tmp_path / "x.png")])
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

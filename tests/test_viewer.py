@@ -589,3 +589,63 @@ def test_script_parser_names_bad_lines():
                           ("frames x", "expected whole numbers")]:
         with pytest.raises(ValueError, match=message):
             Script(text)
+
+
+# -- the endless world window (procgen view --world) -------------------------------------------
+def _world_explorer(tmp_path, **kw):
+    from demos._viewer.world import WorldExplorer
+    opts = dict(seed=3, cell_size=2000.0, worker="thread", width=480, height=320, fps=0,
+                out=tmp_path)
+    return WorldExplorer(**{**opts, **kw})
+
+
+def test_world_chunks_meet_without_a_seam():
+    from demos._viewer.world import CHUNK, render_chunk
+    from procgen.render import render_map
+    from procgen.world import World
+    world = World(3, cell_size=2000.0, tile=256)
+    i, j = 0, -1          # a landmass's coast crosses between these two
+    pair = np.concatenate([render_chunk(world, i, j), render_chunk(world, i, j + 1)], axis=1)
+    level = world.region(i * CHUNK - 1, j * CHUNK - 1, (CHUNK + 2, 2 * CHUNK + 2))
+    whole = render_map(level.height, cell_size=level.cell_size, water=level.water,
+                       rivers=level.rivers)[1:-1, 1:-1]
+    np.testing.assert_array_equal(pair, whole)
+
+
+def test_world_window_pans_without_end_and_fills_every_chunk(tmp_path):
+    ex = _world_explorer(tmp_path, at=(10 ** 12, -(10 ** 12)))
+    try:
+        ex.run(frames=2, timeout=120)
+        assert ex.ready and not ex.errors
+        before = (ex.cy, ex.cx)
+        ex.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0))
+        for _ in range(10):
+            ex.step([], dt=0.1)
+        ex.handle(pygame.event.Event(pygame.KEYUP, key=pygame.K_RIGHT, mod=0))
+        assert ex.cx == pytest.approx(before[1] + 900.0) and ex.cy == before[0]
+        ex.zoom_by(-2)
+        ex.run(frames=ex.frame + 1, timeout=120)
+        assert ex.ready and ex.zoom == 0.25
+        path = ex.save_view()
+        assert Image.open(path).size == (480, 320)
+    finally:
+        ex.close()
+
+
+def test_procgen_view_world_frames_and_screenshot(tmp_path, capsys):
+    shot = tmp_path / "world.png"
+    code = explore.main(["--world", "--at=-5000,123", "--cell-size", "2000",
+                         "--worker", "thread", "--width", "400", "--height", "300",
+                         "--frames", "2", "--screenshot", str(shot), "--out", str(tmp_path)])
+    assert code == 0 and Image.open(shot).size == (400, 300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--world", "--at", "1,x"], "--at must be ROW,COL, two integers, got '1,x'"),
+    (["--world", "--compare", "walker"], "--compare does not apply with --world"),
+    (["--world", "--at", f"{2 ** 63},0"], "--at must be"),
+])
+def test_world_cli_errors_are_one_line(args, message, capsys):
+    assert explore.main([*args, "--frames", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -306,26 +306,44 @@ class World:
         return (np.float32(0.5 + j * (2 * parts[0] - 1)), np.float32(0.5 + j * (2 * parts[1] - 1)),
                 np.float32(0.85 + 0.15 * parts[2]), np.float32(0.85 + 0.15 * parts[3]))
 
-    def _terrain_piece(self, tr, tc, lr0, lc0, nr, nc) -> np.ndarray:
-        """Uncarved heights of local cells [lr0:lr0+nr, lc0:lc0+nc] of tile (tr, tc)."""
+    def _uncarved(self, row: int, col: int, nr: int, nc: int) -> np.ndarray:
+        """Uncarved heights of global cells [row:row+nr, col:col+nc].
+
+        The noise is one call per field over the whole window (a cell's value does not
+        depend on the window: chunks equal crops), split only where the world's period
+        wraps the coordinates; the falloff is added per tile.
+        """
         from .terrain import _compose, _field_plan, _field_seed
         t = self.world.tile
-        origin = (tr * t + lr0, tc * t + lc0)
+        period = WORLD_PERIOD_TILES * t
         fields, lifts = _field_plan(self._terrain, self.cell_size)
 
         def sample(name, index):
-            return fbm((nr, nc), config=fields[name], seed=_field_seed(self._key, index),
-                       origin=origin, max_cells=None)
+            out = np.empty((nr, nc), np.float32)
+            for r_off, r_red, r_len in _runs(row, nr, period):
+                for c_off, c_red, c_len in _runs(col, nc, period):
+                    out[r_off:r_off + r_len, c_off:c_off + c_len] = fbm(
+                        (r_len, c_len), config=fields[name], origin=(r_red, c_red),
+                        seed=_field_seed(self._key, index), max_cells=None)
+            return out
 
-        lr = np.arange(lr0, lr0 + nr)[:, None]
-        lc = np.arange(lc0, lc0 + nc)[None, :]
-        base = sample("base", 0) + self._shift(tr, tc, lr, lc)
+        base = sample("base", 0)
+        for gr0 in range(row - row % t, row + nr, t):
+            a0, a1 = max(gr0, row), min(gr0 + t, row + nr)
+            lr = np.arange(a0 - gr0, a1 - gr0)[:, None]
+            for gc0 in range(col - col % t, col + nc, t):
+                b0, b1 = max(gc0, col), min(gc0 + t, col + nc)
+                lc = np.arange(b0 - gc0, b1 - gc0)[None, :]
+                base[a0 - row:a1 - row, b0 - col:b1 - col] += self._shift(
+                    (gr0 // t) % WORLD_PERIOD_TILES, (gc0 // t) % WORLD_PERIOD_TILES, lr, lc)
         return _compose(self._terrain, base, lambda: sample("mountain_mask", 1),
                         lambda: sample("mountains", 2), lifts)
 
     def _heights_at(self, tr, tc, lr, lc) -> np.ndarray:
-        t = self.world.tile
-        return heights_at(tr * t + np.asarray(lr), tc * t + np.asarray(lc), config=self._terrain,
+        """Uncarved heights at local cells of tile (tr, tc), point by point."""
+        r0, c0 = (_reduced(k * self.world.tile, WORLD_PERIOD_TILES * self.world.tile)
+                  for k in (tr, tc))
+        return heights_at(r0 + np.asarray(lr), c0 + np.asarray(lc), config=self._terrain,
                           cell_size=self.cell_size, seed=self._key,
                           base_shift=self._shift(tr, tc, lr, lc))
 
@@ -484,7 +502,7 @@ class World:
         reach = pad + int(np.ceil(_MAX_RADIUS)) + 1
         pr0, pc0 = row - pad, col - pad
         pnr, pnc = nr + 2 * pad, nc + 2 * pad
-        h0 = np.empty((pnr, pnc), np.float32)
+        h0 = self._uncarved(pr0, pc0, pnr, pnc)
         lakes = np.zeros((pnr, pnc), np.int32)
         moist = np.empty((pnr, pnc), np.float64)
         lat = np.empty(pnr, np.float64)
@@ -500,9 +518,7 @@ class World:
                 lc = np.arange(b0 - gc0, b1 - gc0)
                 lm = self._landmass(tr, tc)
                 win = (slice(a0 - pr0, a1 - pr0), slice(b0 - pc0, b1 - pc0))
-                piece = self._terrain_piece(tr, tc, int(lr[0]), int(lc[0]), len(lr), len(lc))
-                h0[win] = piece
-                labels = self._lake_labels(lm, lr[:, None], lc[None, :], piece)
+                labels = self._lake_labels(lm, lr[:, None], lc[None, :], h0[win])
                 lakes[win] = lm.lake_ids[labels]
                 moist[win] = self._moisture_at(lm, lr[:, None], lc[None, :])
         height = h0.copy()
@@ -543,9 +559,44 @@ class World:
         reach = max(cfg.beach_width_m, 1.5 * self.cell_size)
         beach = np.zeros(h.shape, np.bool_)
         if sea.any():
-            d_sea = metres(distance_transform(sea), self.cell_size)
-            beach = land & (d_sea <= reach) & (h <= cfg.beach_max_height)
+            radius = to_cells(reach, self.cell_size)
+            if radius <= 6.0:   # a few shifted copies beat a distance transform
+                near = _within(sea, radius)
+            else:
+                near = metres(distance_transform(sea), self.cell_size) <= reach
+            beach = land & near & (h <= cfg.beach_max_height)
         return classify(temp, moist_land, sea=sea, lakes=lake, beach=beach, steep=steep)
+
+
+def _within(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Cells within Euclidean distance ``radius`` (cells) of a True cell of ``mask``: the
+    mask dilated by a disc, exactly what ``distance_transform(mask) <= radius`` gives."""
+    out = mask.copy()
+    n = int(np.floor(radius))
+    rows, cols = mask.shape
+    for dr in range(-n, n + 1):
+        for dc in range(-n, n + 1):
+            if (dr or dc) and dr * dr + dc * dc <= radius * radius:
+                out[max(dr, 0):rows + min(dr, 0), max(dc, 0):cols + min(dc, 0)] |= \
+                    mask[max(-dr, 0):rows + min(-dr, 0), max(-dc, 0):cols + min(-dc, 0)]
+    return out
+
+
+def _reduced(cell: int, period: int) -> int:
+    """A global cell coordinate in the world's reduced coordinates, [-period/2, period/2)."""
+    return (cell + period // 2) % period - period // 2
+
+
+def _runs(start: int, n: int, period: int):
+    """``(offset, reduced start, length)`` of the runs of [start, start + n) in the world's
+    reduced coordinates, [-period/2, period/2): the seam lies half a period from the origin,
+    so windows near it are one run."""
+    off = 0
+    while off < n:
+        red = _reduced(start + off, period)
+        length = min(n - off, period // 2 - red)
+        yield off, red, length
+        off += length
 
 
 def _smooth(path, width, pins):

@@ -300,3 +300,11 @@ def test_carve_valleys_at_matches_its_naive_twin(origin):
     got = height.copy()
     carve_valleys_at(got, *origin, rows, cols, z, radius, 2.5)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("radius", [1.0, 1.5, 2.0, 4.0, 5.7, 6.0])
+def test_beach_dilation_equals_the_distance_transform(radius):
+    from procgen.queries import distance_transform
+    from procgen.world import _within
+    mask = np.random.default_rng(int(radius * 10)).random((40, 55)) < 0.03
+    np.testing.assert_array_equal(_within(mask, radius), distance_transform(mask) <= radius)

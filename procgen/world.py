@@ -22,7 +22,7 @@ its centre and extent jittered per tile), so no water crosses from one tile to a
    onto the fine grid as 8-connected cells, trimmed where they reach the sea or a lake, and
    given beds: the running minimum of the terrain less the channel depth, then lowered
    (:func:`procgen._kernels.world.relax_beds`) until no bed lies above another river's
-   valley. This is the cached *coarse data*: about 0.3 MB per landmass.
+   valley. This is the cached *coarse data*: 0.4-0.6 MB per landmass at the defaults.
 2. **Fine, per region (nothing cached).** Heights are the terrain noise at the region's
    cells (a pure function of global coordinates), cut by the valleys of the river cells near
    the region; lakes are the coarse lakes' water level against the fine terrain; biomes use
@@ -107,13 +107,17 @@ class WorldConfig:
     cache : int
         Landmasses whose coarse data are kept (least recently used go first), 1..100000.
         Each takes about ``(tile / coarse)**2 * 20`` bytes plus 24 bytes per river cell
-        (0.3 MB at the defaults), so the default 64 bounds the cache near 20 MB.
+        (0.4-0.6 MB at the defaults), so the default 64 bounds the cache near 40 MB.
     falloff_strength : float
         How strongly each tile's middle is raised and its rim sunk (as
         ``TerrainConfig.falloff_strength``), in (0, 4]. Default 1.8.
     jitter : float
         How far a landmass's centre wanders from its tile's centre, as a fraction of the
         tile, in [0, 0.2]. Default 0.08.
+    landmass_size : float
+        Where the falloff turns from lifting to sinking, as the squared distance from the
+        landmass's centre to its tile's rim, in (0, 1): larger makes larger landmasses.
+        Default 0.5 (land on roughly half of a continent tile).
     """
 
     tile: int = 1024
@@ -121,6 +125,7 @@ class WorldConfig:
     cache: int = 64
     falloff_strength: float = 1.8
     jitter: float = 0.08
+    landmass_size: float = 0.5
 
     def __post_init__(self):
         from ._validate import check_float
@@ -136,6 +141,8 @@ class WorldConfig:
         check_int("cache", self.cache, lo=1, hi=100_000)
         check_float("falloff_strength", self.falloff_strength, lo=0.0, hi=4.0, lo_open=True)
         check_float("jitter", self.jitter, lo=0.0, hi=0.2)
+        check_float("landmass_size", self.landmass_size, lo=0.0, hi=1.0, lo_open=True,
+                    hi_open=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,8 +300,7 @@ class World:
         dr = np.abs(np.float32(2.0) * (u - jr)) / sr
         dc = np.abs(np.float32(2.0) * (v - jc)) / sc
         d = np.minimum((dr ** 4 + dc ** 4) ** np.float32(0.25), np.float32(1.0))
-        from .terrain import _FALLOFF_PIVOT
-        shift = np.float32(w.falloff_strength) * (np.float32(_FALLOFF_PIVOT) - d * d)
+        shift = np.float32(w.falloff_strength) * (np.float32(w.landmass_size) - d * d)
         edge = np.minimum(np.minimum(u, np.float32(1.0) - u), np.minimum(v, np.float32(1.0) - v))
         # Deep sea on the rim whatever the noise says: no land reaches a tile's edge.
         return np.where(edge < np.float32(_RIM), np.float32(-8.0), shift).astype(np.float32)

@@ -75,3 +75,9 @@ def test_hydrology_cold_start_runs():
 def test_walkers_cold_start_runs():
     out = check(run("bench_walkers.py", *TINY_WALKERS))
     assert "empty cache" in out and "cache on disk" in out
+
+
+def test_world_benchmark_runs_and_its_regions_agree():
+    out = check(run("bench_world.py", "--repeats", "1", "--tile", "256", "--cell-size", "2000",
+                    "--sizes", "64"))
+    assert "warm 64^2 at row=col=1e+12" in out and "MISMATCH" not in out

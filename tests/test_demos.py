@@ -193,3 +193,14 @@ def test_headless_from_the_command_line_without_a_display(tmp_path):
                           env=env, cwd=Path(__file__).resolve().parent.parent, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"saved {shot}\n" and _png(shot).shape == (600, 960, 3)
+
+
+def test_world_mosaic_pastes_regions_that_match_the_whole(tmp_path, capsys):
+    from demos import world_mosaic
+    out = tmp_path / "mosaic.png"
+    code = world_mosaic.main(["--region", "48", "--grid", "2x3", "--cell-size", "2000",
+                              "--at=-100,-60", "--borders", "--out", str(out)])
+    assert code == 0, capsys.readouterr()
+    assert "every layer matches" in capsys.readouterr().out
+    from PIL import Image
+    assert Image.open(out).size == (144, 96)

@@ -37,7 +37,7 @@ def _run(code, tmp_path, monkeypatch):
 
 def test_every_python_block_is_checked_below():
     markers = ['preset="islands")', 'rivers="sine")', 'pretrained.load("flow")',
-               "level.to_tiles()"]
+               "level.to_tiles()", 'runtime.load("ar")', "procgen.World("]
     assert len(_blocks("python")) == len(markers)
     for m in markers:
         _block(m)
@@ -53,6 +53,20 @@ def test_game_code_block(tmp_path, monkeypatch):
         assert np.array_equal(getattr(level, name), getattr(same, name)), name
     assert [r.path.tobytes() for r in level.rivers] == [r.path.tobytes() for r in same.rivers]
     assert (tmp_path / "islands_42.png").stat().st_size > 0
+
+
+def test_world_block(tmp_path, monkeypatch):
+    ns, out = _run(_block("procgen.World("), tmp_path, monkeypatch)
+    here, there = ns["here"], ns["there"]
+    assert here.shape == (256, 384) and there.shape == (256, 256)
+    assert ns["river"].id is not None and len(here.rivers) > 5 and here.lakes.max() > 0
+    assert (~here.water).mean() > 0.2
+
+
+def test_runtime_block(tmp_path, monkeypatch):
+    ns, _ = _run(_block('runtime.load("ar")'), tmp_path, monkeypatch)
+    assert ns["turns"].shape == (12, 62) and ns["turns"].dtype == np.float32
+    assert ns["lp"].shape == (12,) and np.all(np.isfinite(ns["lp"]))
 
 
 def test_rivers_block(tmp_path, monkeypatch):

@@ -12,7 +12,10 @@ coarse block (8 cells), this reports, each the best and median of ``--repeats`` 
 * the same-work comparison with Dendry (Gaillard et al., I3D 2019), whose paper reports
   about 10 s for a 512x512 grid with its river network on 4 CPU cores: a 512x512 region with
   its rivers, landmasses drained as part of the time;
-* the cache's bytes per landmass, from ``World.cache_bytes``.
+* the cache's bytes per landmass, from ``World.cache_bytes``;
+* with ``--viewer``: the ``procgen view --world`` window (headless, worker process, no frame
+  cap) panning right at 900 px/s for ``--seconds``: frames per second and the slowest frames,
+  while the chunks it pans into are made in the background.
 
 Exactness is checked as it runs (a region equals the crop of a larger one; far regions equal
 their near twin one period away), so the script exits 1 if speed came from a wrong answer.
@@ -62,6 +65,8 @@ def main(argv=None) -> int:
     p.add_argument("--tile", type=int, default=1024)
     p.add_argument("--sizes", default="256,1024",
                    help="warm region sizes, comma-separated (targets for 256 and 1024)")
+    p.add_argument("--viewer", action="store_true", help="also time the world window")
+    p.add_argument("--seconds", type=float, default=10.0)
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -106,7 +111,35 @@ def main(argv=None) -> int:
     per = world.cache_bytes / max(len(world._cache), 1)
     print(f"{'cache':<44} {len(world._cache)} landmasses, {world.cache_bytes / 1e6:.1f} MB "
           f"({per / 1e6:.2f} MB each; at most WorldConfig.cache = {world.world.cache})")
+    if args.viewer:
+        viewer(args)
     return 1 if failed else 0
+
+
+def viewer(args) -> None:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    from demos._viewer.world import WorldExplorer
+    ex = WorldExplorer(seed=7, preset=args.preset, cell_size=args.cell_size, fps=0,
+                       at=(-300, -900))
+    try:
+        ex.run(frames=1, timeout=120)                    # the first screen, then pan
+        ex.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0))
+        frames, start, made = [], time.perf_counter(), len(ex._chunks)
+        while time.perf_counter() - start < args.seconds:
+            t0 = time.perf_counter()
+            ex.step([])
+            frames.append(time.perf_counter() - t0)
+        made = len(ex._chunks) - made
+        frames.sort()
+        print(f"{'viewer --world, panning at 900 px/s':<44} {len(frames) / args.seconds:6.0f} fps"
+              f"  median frame {frames[len(frames) // 2] * 1000:.1f} ms, 99th percentile "
+              f"{frames[int(len(frames) * 0.99)] * 1000:.1f} ms, worst "
+              f"{frames[-1] * 1000:.1f} ms; {made} chunks made meanwhile")
+    finally:
+        ex.close()
 
 
 if __name__ == "__main__":

@@ -281,10 +281,64 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("-q", "--quiet", action="store_true",
                    help="print nothing on success (nor the first run's compile notice)")
 
+    w = sub.add_parser(
+        "world", help="giant regions of the endless world: a Zarr store (Dask) or a web map",
+        description="Work with a region of the endless world of a seed (any 64-bit "
+                    "coordinates): write it to a Zarr store chunk by chunk on Dask (export), "
+                    "or as a zoomable web map of XYZ tiles with a page that browses them from "
+                    "disk (tiles). Needs the scale extra for export.",
+        formatter_class=_HelpFormatter)
+    wsub = w.add_subparsers(dest="world_command", metavar="WHAT", parser_class=_OneLineParser)
+    wsub.required = True
+    for name, text in (("export", "write the region's layers to a Zarr (v3) store, chunk by "
+                                  "chunk on Dask; a re-run resumes"),
+                       ("tiles", "write an XYZ tile pyramid (z/x/y.png) and index.html, a "
+                                 "map that browses it from disk")):
+        q = wsub.add_parser(name, help=text, description=text + ".",
+                            formatter_class=_HelpFormatter)
+        q.add_argument("--region", type=_region, required=True, metavar="ROW,COL,H,W",
+                       help="global cell of the top-left corner and size in cells, e.g. "
+                            "0,0,16384,16384 (write --region=-4096,0,1024,1024 when ROW is "
+                            "negative)")
+        q.add_argument("--seed", type=int, default=0, help="root seed, a 64-bit integer")
+        q.add_argument("--preset", default="continent", metavar="NAME",
+                       help="terrain preset of every landmass, one of: {presets}")
+        q.add_argument("--rivers", default="flow", metavar="GENERATOR",
+                       help="river generator, as for procgen map")
+        q.add_argument("--cell-size", type=float, default=250.0, metavar="METRES",
+                       help="metres of ground per cell")
+        q.add_argument("--max-cells", type=int, default=65536 ** 2, metavar="N",
+                       help="refuse larger regions before any work")
+        q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        if name == "export":
+            q.add_argument("--zarr", required=True, type=_path, metavar="PATH",
+                           help="the Zarr store (a folder); an existing one is resumed if it "
+                                "holds the same export, else refused")
+            q.add_argument("--chunks", type=int, default=1024, metavar="N",
+                           help="chunk side in cells (one world region each)")
+            q.add_argument("--layers", default="height,water,biomes,rivers", metavar="LIST",
+                           help="comma-separated, of: height, water, lakes, biomes, rivers "
+                                "(channel width)")
+            q.add_argument("--scheduler", metavar="ADDRESS",
+                           help="a Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: local "
+                                "threads)")
+        else:
+            q.add_argument("--out", required=True, type=_path, metavar="DIR",
+                           help="folder for the tiles and index.html (created)")
+
     sub.add_parser("view", help="explore landscapes in the pygame viewer (needs the viewer "
                                 "extra); see procgen view --help",
                    add_help=False)
     return parser
+
+
+def _region(text: str) -> tuple[int, int, int, int]:
+    """argparse type of --region: ``ROW,COL,H,W``, four integers."""
+    parts = text.split(",")
+    if len(parts) != 4 or not all(re.fullmatch(r"\s*[+-]?\d+\s*", p) for p in parts):
+        raise argparse.ArgumentTypeError(f"must be ROW,COL,H,W, four integers (e.g. "
+                                         f"0,0,4096,4096), got {text!r}")
+    return tuple(int(p) for p in parts)
 
 
 # -- errors name options, not Python parameters -------------------------------------------------
@@ -841,6 +895,75 @@ def _write_export(level, out: Path, args) -> list:
     return written
 
 
+def _world_of(args):
+    """The World the world commands name, every option checked first."""
+    from .level import LevelConfig
+    from .world import World
+    from .worldstore import check_region
+
+    with _as_option("--region", "region row", "region col", "region rows", "region cols"):
+        check_region(args.region, max_cells=args.max_cells)
+    with _as_option("--preset", "preset", "name"):
+        config = LevelConfig.from_preset(args.preset)
+    with _as_option(None, seed="--seed", cell_size="--cell-size", rivers="--rivers",
+                    generator="--rivers"):
+        return World(args.seed, cell_size=args.cell_size, config=config, rivers=args.rivers)
+
+
+def _connect(address: str):
+    """A Dask client of the scheduler at ``address``, or one clear error within seconds."""
+    try:
+        from distributed import Client
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError('--scheduler needs dask.distributed: from a checkout run '
+                                  '`pip install -e ".[scale]"`') from None
+    try:
+        return Client(address, timeout="5s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"--scheduler: cannot reach a Dask scheduler at {address!r} within "
+                         f"5 s ({first})") from None
+
+
+def _run_world(args) -> None:
+    if args.max_cells < 1:
+        raise ValueError(f"--max-cells must be >= 1, got {args.max_cells}")
+    world = _world_of(args)
+    start = time.perf_counter()
+    if args.world_command == "export":
+        from . import worldstore
+        layers = tuple(p.strip() for p in args.layers.split(","))
+        with _as_option("--layers", "layers"):
+            worldstore._check_layers(layers)
+        with _as_option("--chunks", "chunks"):
+            worldstore._check_chunks(args.chunks)
+        client = _connect(args.scheduler) if args.scheduler else None
+        try:
+            with _as_option(None, store="--zarr", chunks="--chunks", layers="--layers"):
+                done = worldstore.to_zarr(world, args.zarr, region=args.region,
+                                          chunks=args.chunks, layers=layers, client=client,
+                                          progress=not args.quiet, max_cells=args.max_cells)
+        finally:
+            if client is not None:
+                client.close()
+        if not args.quiet:
+            _say(f"wrote {args.zarr}: {done['written']} of {done['chunks']} chunks "
+                 f"({done['skipped']} already there) in {time.perf_counter() - start:.1f} s")
+    else:
+        from .webmap import write_tiles
+
+        def bar(done, total):
+            if not args.quiet and (done == total or done % 16 == 0):
+                print(f"\rtiles {done}/{total}", end="" if done < total else "\n",
+                      file=sys.stderr, flush=True)
+
+        info = write_tiles(world, args.out, region=args.region, max_cells=args.max_cells,
+                           progress=bar)
+        if not args.quiet:
+            _say(f"wrote {info['tiles']} tiles (zoom 0..{info['max_zoom']}) and "
+                 f"{info['index']} in {time.perf_counter() - start:.1f} s")
+
+
 def _run_view(argv) -> int:
     """Run the ``view`` command a plug-in registered (the demos package's viewer)."""
     from importlib.metadata import entry_points
@@ -901,6 +1024,8 @@ def main(argv=None) -> int:
             _run_map(args)
         elif args.command == "export":
             _run_export(args)
+        elif args.command == "world":
+            _run_world(args)
     except MemoryError as exc:
         _error(_out_of_memory_text(args, exc))
         return 1

@@ -168,6 +168,11 @@ class _Landmass:
                                       self.z, self.width, self.radius))
 
 
+def _rebuild(seed, cell_size, config, rivers, world, max_cells) -> "World":
+    return World(seed, cell_size=cell_size, config=config, rivers=rivers, world=world,
+                 max_cells=max_cells)
+
+
 def _hash64(*parts: int) -> int:
     """A 64-bit mix of non-negative integers (SeedSequence's hash, which is stable)."""
     return int(np.random.SeedSequence(list(parts)).generate_state(1, np.uint64)[0])
@@ -237,6 +242,18 @@ class World:
         self._coarse_rivers = rc if ref is None else replace(rc, reference_cell_size=ref * self.world.coarse)
         self._cache: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._spec = (self._ctx.seed, cell_size, config, self.world, max_cells)
+
+    def __reduce__(self):
+        # Rebuilt from its settings (in another process, e.g. a Dask worker): the landmass
+        # cache and lock stay behind. A river generator given as an object travels by name.
+        seed, cell_size, config, world, max_cells = self._spec
+        return (_rebuild, (seed, cell_size, config, self.rivers_name, world, max_cells))
+
+    @property
+    def rivers_name(self) -> str:
+        """The river generator's name (``'flow'``, ``'learned:ar'``...)."""
+        return self._generator.name
 
     # -- public ------------------------------------------------------------------------------
     @property
@@ -282,6 +299,13 @@ class World:
         col = check_int("col", col, lo=_INT64[0], hi=_INT64[1])
         shape = check_shape("shape", shape, max_cells=self.max_cells)
         return self._region(row, col, shape)
+
+    def to_zarr(self, store, *, region, **options) -> dict:
+        """Write ``region = (row, col, rows, cols)`` to a Zarr store, chunk by chunk and
+        resumably; the options (``chunks``, ``layers``, ``client``, ``progress``,
+        ``max_cells``) are :func:`procgen.worldstore.to_zarr`'s. Needs the ``scale`` extra."""
+        from . import worldstore
+        return worldstore.to_zarr(self, store, region=region, **options)
 
     def landmass_of(self, row, col) -> tuple[int, int]:
         """``(tile_row, tile_col)`` of the landmass holding global cell ``(row, col)``."""

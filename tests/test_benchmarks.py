@@ -81,3 +81,10 @@ def test_world_benchmark_runs_and_its_regions_agree():
     out = check(run("bench_world.py", "--repeats", "1", "--tile", "256", "--cell-size", "2000",
                     "--sizes", "64"))
     assert "warm 64^2 at row=col=1e+12" in out and "MISMATCH" not in out
+
+
+def test_worldstore_benchmark_runs_and_both_stores_agree():
+    pytest.importorskip("zarr")
+    pytest.importorskip("dask")
+    out = check(run("bench_worldstore.py", "--size", "256", "--chunks", "128"))
+    assert "stores hold the same bytes" in out

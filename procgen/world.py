@@ -88,7 +88,9 @@ _MAX_RADIUS = 8.0
 _MIN_DEPTH = 0.5
 # The tile's rim where the sea is forced, as a fraction of the tile: rivers and valleys stay
 # clear of it, so no landmass touches another.
-_RIM = 0.04
+_RIM = 0.02
+# Over this fraction of the tile next to its rim the falloff sinks the land smoothly.
+_RIM_RAMP = 0.12
 _CHAIKIN_ROUNDS = 3
 
 
@@ -113,18 +115,20 @@ class WorldConfig:
         ``TerrainConfig.falloff_strength``), in (0, 4]. Default 1.8.
     jitter : float
         How far a landmass's centre wanders from its tile's centre, as a fraction of the
-        tile, in [0, 0.2]. Default 0.08.
+        tile, in [0, 0.2]. Default 0.1. Each landmass is also an ellipse of its own
+        (half-axes 0.65 to 1 of the tile's half) and size (0.7 to 1.6 times
+        ``landmass_size``), so that the tiles show less.
     landmass_size : float
         Where the falloff turns from lifting to sinking, as the squared distance from the
         landmass's centre to its tile's rim, in (0, 1): larger makes larger landmasses.
-        Default 0.5 (land on roughly half of a continent tile).
+        Default 0.5.
     """
 
     tile: int = 1024
     coarse: int = 8
     cache: int = 64
     falloff_strength: float = 1.8
-    jitter: float = 0.08
+    jitter: float = 0.1
     landmass_size: float = 0.5
 
     def __post_init__(self):
@@ -318,23 +322,30 @@ class World:
     def _shift(self, tr: int, tc: int, lr, lc) -> np.ndarray:
         """The falloff added to the base field at local cells of tile (tr, tc)."""
         w = self.world
-        jr, jc, sr, sc = self._jitter(tr, tc)
+        jr, jc, sr, sc, pivot = self._jitter(tr, tc)
         u = (np.asarray(lr, np.float32) + np.float32(0.5)) / np.float32(w.tile)
         v = (np.asarray(lc, np.float32) + np.float32(0.5)) / np.float32(w.tile)
-        dr = np.abs(np.float32(2.0) * (u - jr)) / sr
-        dc = np.abs(np.float32(2.0) * (v - jc)) / sc
-        d = np.minimum((dr ** 4 + dc ** 4) ** np.float32(0.25), np.float32(1.0))
-        shift = np.float32(w.falloff_strength) * (np.float32(w.landmass_size) - d * d)
+        dr = np.float32(2.0) * (u - jr) / sr
+        dc = np.float32(2.0) * (v - jc) / sc
+        d2 = np.minimum(dr * dr + dc * dc, np.float32(1.0))
+        shift = np.float32(w.falloff_strength) * (pivot - d2)
         edge = np.minimum(np.minimum(u, np.float32(1.0) - u), np.minimum(v, np.float32(1.0) - v))
-        # Deep sea on the rim whatever the noise says: no land reaches a tile's edge.
+        # Sink the rim smoothly (a coast that meets it curves away instead of being cut
+        # straight), and make the outermost cells deep sea whatever the noise says: no land
+        # reaches a tile's edge.
+        t = np.clip(edge / np.float32(_RIM_RAMP), np.float32(0.0), np.float32(1.0))
+        shift = shift - np.float32(6.0) * (np.float32(1.0) - t * t * (np.float32(3.0) - 2 * t))
         return np.where(edge < np.float32(_RIM), np.float32(-8.0), shift).astype(np.float32)
 
     def _jitter(self, tr: int, tc: int):
+        """Tile (tr, tc)'s landmass: centre (row, col, as fractions of the tile), half-axes
+        (fractions of half the tile: elongated landmasses) and size (the falloff's pivot)."""
         h = _hash64(self.seed, 0x776F726C64, tr, tc)          # "world"
-        parts = [((h >> (16 * k)) & 0xFFFF) / 65535.0 for k in range(4)]
+        parts = [((h >> (12 * k)) & 0xFFF) / 4095.0 for k in range(5)]
         j = self.world.jitter
         return (np.float32(0.5 + j * (2 * parts[0] - 1)), np.float32(0.5 + j * (2 * parts[1] - 1)),
-                np.float32(0.85 + 0.15 * parts[2]), np.float32(0.85 + 0.15 * parts[3]))
+                np.float32(0.65 + 0.35 * parts[2]), np.float32(0.65 + 0.35 * parts[3]),
+                np.float32(self.world.landmass_size * (0.7 + 0.9 * parts[4])))
 
     def _uncarved(self, row: int, col: int, nr: int, nc: int) -> np.ndarray:
         """Uncarved heights of global cells [row:row+nr, col:col+nc].

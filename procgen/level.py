@@ -502,14 +502,20 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     True
     """
     ctx = _pipeline.context(seed=seed, shape=shape, cell_size=cell_size, max_cells=max_cells)
+    out = _pipeline.run(ctx, config_of(preset, config), rivers=rivers)
+    return level_from(ctx, out)
+
+
+def config_of(preset=None, config=None) -> LevelConfig:
+    """The LevelConfig a ``preset`` name or a ``config`` names (give one at most; neither:
+    ``'continent'``)."""
     if preset is not None and config is not None:
         raise ValueError("give preset or config, not both")
     if config is None:
-        config = LevelConfig.from_preset("continent" if preset is None else preset)
-    elif not isinstance(config, LevelConfig):
+        return LevelConfig.from_preset("continent" if preset is None else preset)
+    if not isinstance(config, LevelConfig):
         raise TypeError(f"config must be a LevelConfig, got {type(config).__name__}")
-    out = _pipeline.run(ctx, config, rivers=rivers)
-    return level_from(ctx, out)
+    return config
 
 
 def level_from(ctx: "_pipeline.Context", out: "_pipeline.Result") -> Level:

@@ -68,10 +68,10 @@ from ._units import cells as to_cells, metres
 from ._validate import (DEFAULT_MAX_CELLS, check_int, check_max_cells, check_shape)
 from .biomes import BiomesConfig, classify, moisture
 from .hydrology import drain
-from .level import DEFAULT_CELL_SIZE, Level, LevelConfig
+from .level import DEFAULT_CELL_SIZE, Level, config_of
 from .river import River
 from .rivers import channel_depth
-from .terrain import Falloff, TerrainConfig, heights_at
+from .terrain import Falloff, heights_at
 from .noise import fbm
 
 __all__ = ["WorldConfig", "World", "WORLD_PERIOD_TILES"]
@@ -217,12 +217,7 @@ class World:
     def __init__(self, seed, preset=None, cell_size=DEFAULT_CELL_SIZE, rivers=None, *,
                  config=None, tile=None, coarse=None, cache=None, world=None,
                  max_cells=DEFAULT_MAX_CELLS):
-        if preset is not None and config is not None:
-            raise ValueError("give preset or config, not both")
-        if config is None:
-            config = LevelConfig.from_preset("continent" if preset is None else preset)
-        elif not isinstance(config, LevelConfig):
-            raise TypeError(f"config must be a LevelConfig, got {type(config).__name__}")
+        config = config_of(preset, config)
         world = WorldConfig() if world is None else world
         if not isinstance(world, WorldConfig):
             raise TypeError(f"world must be a WorldConfig, got {type(world).__name__}")
@@ -232,11 +227,8 @@ class World:
         self._ctx = _pipeline.context(seed=seed, shape=1, cell_size=cell_size)
         self.max_cells = check_max_cells("max_cells", max_cells)
         config, self._generator = _pipeline.resolve(config, rivers)
-        terrain = config.terrain
-        if not isinstance(terrain, TerrainConfig):  # pragma: no cover - LevelConfig checks
-            raise TypeError("config.terrain must be a TerrainConfig")
         # The world draws its own falloff per tile; the preset's is off.
-        self._terrain = replace(terrain, falloff=Falloff.NONE, falloff_strength=0.0)
+        self._terrain = replace(config.terrain, falloff=Falloff.NONE, falloff_strength=0.0)
         self.config = config
         self._key = _pipeline.stream_key(self._ctx.stream("terrain"))
         rc = config.rivers

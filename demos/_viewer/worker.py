@@ -477,15 +477,21 @@ class ProcessWorker(Worker):
         self._latest.value = job_id
 
     def _stop_backend(self) -> None:
-        self._process.join(timeout=0.5)
-        if self._process.is_alive():  # mid-kernel: nothing of value is lost
-            self._process.terminate()
-            self._process.join(timeout=2.0)
-        self._stop.set()
-        self._receiver.join(timeout=0.5)
-        for q in (self._inbox, self._outbox):
-            q.cancel_join_thread()
-            q.close()
+        stop_process(self._process, self._stop, self._receiver, (self._inbox, self._outbox))
+
+
+def stop_process(process, stop, receiver, queues) -> None:
+    """Let a worker process end (it was sent None), else terminate it; then stop its
+    receiving thread and close its queues."""
+    process.join(timeout=0.5)
+    if process.is_alive():  # mid-kernel: nothing of value is lost
+        process.terminate()
+        process.join(timeout=2.0)
+    stop.set()
+    receiver.join(timeout=0.5)
+    for q in queues:
+        q.cancel_join_thread()
+        q.close()
 
 
 def make_worker(kind: str):

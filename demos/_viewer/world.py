@@ -25,7 +25,9 @@ import pygame
 
 from procgen.terrain import PRESETS
 
+from .app import _PAN, PAN_SPEED
 from .overlay import Hud
+from .worker import stop_process
 
 __all__ = ["WorldOptions", "WorldExplorer", "CHUNK", "WORLD_KEYS", "render_chunk"]
 
@@ -36,7 +38,6 @@ CHUNK = 256
 IN_FLIGHT = 3
 #: Zoom levels, screen pixels per cell.
 ZOOMS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
-PAN_SPEED = 900.0
 #: Rendered chunks kept (each 196 KB of pixels, plus its scaled copies).
 CACHE_CHUNKS = 600
 
@@ -50,9 +51,6 @@ WORLD_KEYS = (
     ("Esc or Q", "quit"),
 )
 
-_PAN = {pygame.K_LEFT: (-1, 0), pygame.K_a: (-1, 0), pygame.K_RIGHT: (1, 0),
-        pygame.K_d: (1, 0), pygame.K_UP: (0, -1), pygame.K_w: (0, -1),
-        pygame.K_DOWN: (0, 1), pygame.K_s: (0, 1)}
 
 
 @dataclass(frozen=True)
@@ -161,15 +159,7 @@ class _ChunkWorker:
         except (OSError, ValueError):
             pass
         if self._process is not None:
-            self._process.join(timeout=0.5)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join(timeout=2.0)
-            self._stop.set()
-            self._thread.join(timeout=0.5)
-            for q in (self._inbox, self._outbox):
-                q.cancel_join_thread()
-                q.close()
+            stop_process(self._process, self._stop, self._thread, (self._inbox, self._outbox))
         else:
             self._thread.join(timeout=0.2)
 

@@ -51,9 +51,9 @@ STAGES = ("terrain", "hydrology", "rivers", "carve", "biomes")
 #: Which child of the root SeedSequence each stage's stream is. The first four are the
 #: order of the version-1 pipeline (so its levels are unchanged); carve came later.
 STREAMS = {"terrain": 0, "hydrology": 1, "rivers": 2, "biomes": 3, "carve": 4}
-#: The rivers stream's children: shapes (what a shape generator samples) and sources (where
+#: The rivers stream's children: shapes (what a shape generator samples), sources (where
 #: shapes are placed), so changing ``count`` or the generator leaves the other untouched.
-RIVER_STREAMS = ("shapes", "sources")
+RIVER_STREAMS = ("shapes", "sources", "meanders")
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,7 +176,11 @@ def rivers_stage(ctx: Context, drainage: Drainage, config: RiversConfig,
     parts = _children(stream, RIVER_STREAMS)
     rng = _generator(parts["shapes"])
     extra = {"sources": _generator(parts["sources"])} if _takes_sources(generator) else {}
-    return list(generator.generate(drainage, rng=rng, config=config, **extra))
+    rivers = list(generator.generate(drainage, rng=rng, config=config, **extra))
+    if generator.name == "flow" and config.meanders != "none":
+        from .meanders import meander
+        rivers = meander(rivers, drainage, config=config, stream=parts["meanders"])
+    return rivers
 
 
 def carve_stage(ctx: Context, drainage: Drainage, rivers: list, config: RiversConfig,

@@ -90,6 +90,10 @@ class RiversConfig:
     reference_cell_size : float or None
         Cell size in metres at which ``min_area_km2`` and ``min_length_km`` hold, in
         (0, 1e6]. Default 500. None: they are absolute, whatever the cell size.
+    meanders : {'none', 'curve'}
+        How the flow generator's reaches are drawn: ``'none'`` along their D8 cells,
+        ``'curve'`` as meanders in their valleys (:mod:`procgen.meanders`). Default
+        ``'none'``.
 
     Examples
     --------
@@ -110,6 +114,7 @@ class RiversConfig:
     valley_slope: float = 0.03
     carve: bool = True
     reference_cell_size: float | None = 500.0
+    meanders: str = "none"
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:
@@ -125,6 +130,8 @@ class RiversConfig:
         if self.reference_cell_size is not None:
             check_float("reference_cell_size", self.reference_cell_size, lo=0.0, hi=1e6,
                         lo_open=True)
+        from .meanders import check_meanders
+        check_meanders(self.meanders)
 
     def _unit(self, cell_size: float) -> float:
         cell_size = check_cell_size(cell_size)
@@ -187,9 +194,11 @@ class FlowRivers:
         network = (acc >= threshold) & ~drainage.water.ravel()
         order = _rk.strahler(down, _rk.topological_order(down), network)
         nc = drainage.directions.shape[1]
+        wet = drainage.water.ravel()
+        on_rivers = np.bincount(cells[:offsets[-1]], minlength=acc.size)
         rivers = []
         for a, b in zip(offsets[:-1], offsets[1:]):
-            idx = cells[a:b]
+            idx = _to_an_end(cells[a:b], down, wet, on_rivers)
             path = np.stack([idx // nc, idx % nc], axis=1).astype(np.float64)
             q = drainage.discharge(acc[idx])
             # The last cell is the mouth or the junction: it belongs to the water it joins.
@@ -198,6 +207,23 @@ class FlowRivers:
                                 generator=self.name, discharge=float(drainage.discharge(acc[own])),
                                 order=int(order[own])))
         return rivers
+
+
+def _to_an_end(idx: np.ndarray, down: np.ndarray, wet: np.ndarray, on_rivers: np.ndarray):
+    """A flow river's cells, carried on downstream when it stops on dry land off every other
+    river: a tributary whose main stem was dropped as too short would otherwise end
+    nowhere. It then follows the flow to water, the map edge or another river."""
+    end = idx[-1]
+    if wet[end] or down[end] < 0 or on_rivers[end] >= 2:
+        return idx
+    more = []
+    j = down[end]
+    while j >= 0:
+        more.append(j)
+        if wet[j] or on_rivers[j] >= 1:
+            break
+        j = down[j]
+    return np.concatenate([idx, np.asarray(more, np.int64)])
 
 
 # -- placing shapes ----------------------------------------------------------------------------

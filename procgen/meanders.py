@@ -1,0 +1,354 @@
+"""Meanders for the drainage network: each reach of a flow river drawn as a curve, not a D8
+staircase.
+
+The flow generator follows D8 directions, so its rivers run along rows, columns and
+diagonals. This module keeps the network's topology (sources, junctions, mouths) and redraws
+each *reach* (the path between two of those points) in three steps:
+
+1. **Centreline.** The reach's cells, smoothed (repeated moving averages) with both ends
+   fixed: the valley's line without the grid's kinks.
+2. **Meanders.** A sine-generated curve (Langbein & Leopold 1966): the direction relative to
+   the centreline is ``omega * sin(phase)``, the phase advancing by ``2 pi / wavelength``
+   with a random drift and ``omega`` wandering slowly (Ferguson 1976's disturbed periodic
+   model), laid along the centreline so that it starts and ends on it. ``omega`` gives the
+   reach its sinuosity, ``1 / J0(omega)``; the wavelength is about 11 channel widths
+   (Leopold & Wolman 1960), at least :data:`MIN_WAVELENGTH_CELLS` cells so the grid
+   resolves it.
+3. **Constraints.** Every point of the curve must stay in the reach's own valley: in the
+   river's own Voronoi cell among all rivers' cells (so it never crosses or touches another
+   river except where it joins it), in the drainage basin of the river's outlet (so it never
+   crosses a divide), and off water. Where a point would leave, the lateral offset is
+   shrunk there (and smoothly around it); a reach whose curve still crosses itself or
+   another is drawn along its centreline.
+
+Sinuosity comes from the reach's slope and discharge: Leopold & Wolman (1957) found that
+channels steeper than ``S = 0.06 Q**-0.44`` (Q bankfull discharge in ft^3/s, i.e. about
+``0.0125 Q**-0.44`` in m^3/s) braid and gentler ones meander. Here sinuosity falls with the
+ratio r of a reach's slope to that threshold, ``1.1 + (MAX_SINUOSITY - 1.1) / (1 + r**2)``:
+1.5 at the threshold, towards :data:`MAX_SINUOSITY` far below it, towards 1.1 (a
+valley-confined channel) far above. Schumm (1963) ties sinuosity to the channel's silt-clay
+content, which these maps do not model.
+
+A reach's random numbers come from its own stream, keyed by its end cells, so its shape
+depends only on the seed and the reach, not on the other rivers or their order.
+
+>>> import numpy as np
+>>> from procgen import generate_level
+>>> from procgen.rivers import RiversConfig
+>>> from procgen.level import LevelConfig
+>>> from dataclasses import replace
+>>> cfg = LevelConfig.from_preset("lowlands")
+>>> cfg = replace(cfg, rivers=replace(cfg.rivers, meanders="curve"))
+>>> lv = generate_level(seed=4, shape=128, cell_size=1000.0, config=cfg)
+>>> seg = np.diff(np.concatenate([r.path for r in lv.rivers]), axis=0)
+>>> bool(np.mean(np.isclose(np.mod(np.degrees(np.arctan2(seg[:, 0], seg[:, 1])), 45.0), 0.0)) < 0.5)
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._kernels.raster import polyline_cells
+from ._units import cells as to_cells
+from .paths import self_intersects
+from .river import River
+
+__all__ = ["MEANDERS", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS", "check_meanders",
+           "target_sinuosity", "meander"]
+
+#: Meander sources: ``'none'`` keeps the D8 paths; ``'curve'`` draws sine-generated
+#: meanders.
+MEANDERS = ("none", "curve")
+#: Highest sinuosity a reach is given (a very gentle, large river).
+MAX_SINUOSITY = 1.9
+#: Shortest meander wavelength drawn, in cells: shorter ones the grid cannot show.
+MIN_WAVELENGTH_CELLS = 10.0
+#: Meander wavelength in channel widths (Leopold & Wolman 1960: 10-14).
+WAVELENGTH_WIDTHS = 11.0
+# Points per cell along the drawn curve.
+_STEP = 0.5
+
+
+def check_meanders(value: str) -> str:
+    """``value`` if it names a meander source, else one error listing them."""
+    if value not in MEANDERS:
+        raise ValueError(f"meanders must be one of {', '.join(map(repr, MEANDERS))}, got "
+                         f"{value!r}")
+    return value
+
+
+def target_sinuosity(slope, discharge) -> np.ndarray:
+    """Sinuosity of a reach from its slope (m/m) and discharge (m^3/s), after Leopold &
+    Wolman's (1957) meandering-braided threshold ``S_t = 0.0125 Q**-0.44``.
+
+    >>> from procgen.meanders import target_sinuosity
+    >>> [round(float(s), 2) for s in target_sinuosity([0.0001, 0.002, 0.05], [100.0] * 3)]
+    [1.9, 1.42, 1.1]
+    """
+    slope = np.maximum(np.asarray(slope, np.float64), 0.0)
+    q = np.maximum(np.asarray(discharge, np.float64), 1e-3)
+    ratio = slope / (0.0125 * q ** -0.44)
+    return 1.1 + (MAX_SINUOSITY - 1.1) / (1.0 + ratio ** 2)
+
+
+def _j0(x):
+    """Bessel J0 by its power series (exact to 1e-15 for |x| <= 2.4, all this module uses)."""
+    x = np.asarray(x, np.float64)
+    term, total = np.ones_like(x), np.ones_like(x)
+    for k in range(1, 30):
+        term = term * -(x * x / 4.0) / (k * k)
+        total = total + term
+    return total
+
+
+# J0 falls monotonically from 1 at 0 to 0 at 2.405: a table inverts it.
+_OMEGA_GRID = np.linspace(0.0, 2.4, 2401)
+_J0_GRID = _j0(_OMEGA_GRID)
+
+
+def _omega(sinuosity: float) -> float:
+    """The sine-generated curve's largest angle for a sinuosity: solves ``J0(w) = 1/s``."""
+    target = 1.0 / max(sinuosity, 1.0)
+    return float(np.interp(target, _J0_GRID[::-1], _OMEGA_GRID[::-1]))
+
+
+def _smooth_line(cells: np.ndarray, passes: int, window: int) -> np.ndarray:
+    """Moving averages of a polyline, ends fixed (the window narrows towards them)."""
+    p = cells.astype(np.float64)
+    n = len(p)
+    if n < 3:
+        return p
+    half = window // 2
+    for _ in range(passes):
+        c = np.cumsum(np.vstack([np.zeros((1, 2)), p]), axis=0)
+        idx = np.arange(n)
+        k = np.minimum(np.minimum(idx, n - 1 - idx), half)
+        p = (c[idx + k + 1] - c[idx - k]) / (2 * k + 1)[:, None]
+    return p
+
+
+def _resample(p: np.ndarray, step: float):
+    """Points every ``step`` along a polyline, its arc lengths, and the total length."""
+    seg = np.hypot(*np.diff(p, axis=0).T)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    length = float(s[-1])
+    n = max(2, int(math.ceil(length / step)) + 1)
+    t = np.linspace(0.0, length, n)
+    return np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], axis=1), t, length
+
+
+def _sine_generated(length: float, wavelength: float, omega: float, rng):
+    """Lateral offset y(x) of a disturbed sine-generated curve along a line of ``length``,
+    sampled at x = 0, _STEP, ..., length; y is 0 at both ends."""
+    if omega <= 0 or length < wavelength:
+        return None
+    ds = _STEP / 4.0
+    # Arc length of a curve whose chord spans the line: the chord shrinks by J0(omega).
+    arc = length / max(float(_j0(omega)), 0.2)
+    n = int(math.ceil(arc / ds)) + 1
+    s = np.linspace(0.0, arc, n)
+    drift = np.cumsum(rng.normal(0.0, 0.15, n)) * math.sqrt(ds / wavelength)
+    wander = 1.0 + 0.25 * np.sin(2 * np.pi * s / (3.1 * wavelength) + rng.uniform(0, 2 * np.pi))
+    phase = 2 * np.pi * s / wavelength + drift + rng.uniform(0, 2 * np.pi)
+    theta = omega * wander * np.sin(phase)
+    x = np.concatenate([[0.0], np.cumsum(np.cos(theta[:-1]) * ds)])
+    y = np.concatenate([[0.0], np.cumsum(np.sin(theta[:-1]) * ds)])
+    # Bring the far end back onto the line: subtract the chord's linear trend in y and
+    # stretch x onto [0, length].
+    y -= y[-1] * x / x[-1]
+    x *= length / x[-1]
+    grid = np.arange(0.0, length + 1e-9, _STEP)
+    if grid[-1] < length:
+        grid = np.append(grid, length)
+    return np.interp(grid, x, y)
+
+
+def _frames(p: np.ndarray):
+    """Unit normals of a polyline (left of the direction of travel)."""
+    d = np.gradient(p, axis=0)
+    d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
+    return np.stack([-d[:, 1], d[:, 0]], axis=1)
+
+
+class _Valleys:
+    """Where each river may lie: its Voronoi cell among all river cells, its outlet's basin,
+    and off water."""
+
+    def __init__(self, rivers, drainage):
+        from ._kernels import queries as _qk
+        from .queries import distance_transform
+        shape = drainage.height.shape
+        owner = np.full(shape, -1, np.int64)
+        # Later rivers are drawn first, so a junction cell belongs to the river that carries
+        # on through it (tributaries end on it and come later in the list or earlier: the
+        # main stem holds more cells there, and the main stem is written last here).
+        for k in sorted(range(len(rivers)), key=lambda k: -len(rivers[k].path)):
+            cells = np.rint(rivers[k].path).astype(np.int64)
+            owner[cells[:, 0], cells[:, 1]] = k
+        _, nearest = distance_transform(owner >= 0, nearest=True)
+        self.voronoi = owner.ravel()[nearest]
+        out = np.empty(drainage.directions.size, np.int64)
+        _qk.drain_outlets(drainage.directions, out)
+        self.basin = out.reshape(shape)
+        self.water = drainage.water
+        self.shape = shape
+
+    def allowed(self, k: int, basin: int, pts: np.ndarray) -> np.ndarray:
+        r = np.rint(pts[:, 0]).astype(np.int64)
+        c = np.rint(pts[:, 1]).astype(np.int64)
+        inside = (r >= 0) & (r < self.shape[0]) & (c >= 0) & (c < self.shape[1])
+        ok = np.zeros(len(pts), np.bool_)
+        ri, ci = r[inside], c[inside]
+        ok[inside] = ((self.voronoi[ri, ci] == k) & (self.basin[ri, ci] == basin)
+                      & ~self.water[ri, ci])
+        return ok
+
+
+def _reach_ends(rivers) -> set:
+    """Cells where reaches end: every river's ends (sources, mouths, junctions)."""
+    ends = set()
+    for r in rivers:
+        for p in (r.path[0], r.path[-1]):
+            ends.add((int(round(p[0])), int(round(p[1]))))
+    return ends
+
+
+def _reach_stream(seq: np.random.SeedSequence, a, b) -> np.random.Generator:
+    key = (int(a[0]) << 32 | int(a[1]), int(b[0]) << 32 | int(b[1]))
+    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *key),
+                                   pool_size=seq.pool_size)
+    return np.random.Generator(np.random.PCG64(child))
+
+
+def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -> list:
+    """The rivers with every reach redrawn with meanders (see the module docstring).
+
+    Parameters
+    ----------
+    rivers : list of River
+        Flow rivers on cell paths (tributaries end on the cell where they join).
+    drainage : procgen.hydrology.Drainage
+    config : procgen.rivers.RiversConfig
+        Its ``meanders`` (``'none'`` returns ``rivers`` unchanged) and width coefficient.
+    stream : numpy.random.SeedSequence
+        The rivers stage's meander stream; each reach draws from its own child.
+
+    Returns
+    -------
+    list of River
+        The same rivers (same ends, junctions, order, discharge and Strahler order) on
+        denser float paths; widths interpolated along them.
+    """
+    if config.meanders == "none" or not rivers:
+        return rivers
+    valleys = _Valleys(rivers, drainage)
+    ends = _reach_ends(rivers)
+    cell_size = drainage.cell_size
+    reaches = []          # (river, curve, centreline, width)
+    for k, river in enumerate(rivers):
+        cells = np.rint(river.path).astype(np.int64)
+        basin = int(valleys.basin[cells[-2, 0], cells[-2, 1]]) if len(cells) > 1 else -1
+        cuts = [i for i in range(1, len(cells) - 1) if (cells[i, 0], cells[i, 1]) in ends]
+        bounds = [0, *cuts, len(cells) - 1]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            curve, centre, width = _reach(river, cells, a, b, k, basin, valleys, drainage,
+                                          config, stream, cell_size)
+            for p in (curve, centre):
+                p[0], p[-1] = cells[a], cells[b]     # ends and junctions exactly kept
+            reaches.append((k, curve, centre, width))
+    # A curve that crosses itself is drawn along its centreline (one batched test).
+    loops = _self_intersecting([curve for _, curve, _, _ in reaches])
+    pieces = [[np.rint(r.path[:1])] for r in rivers]
+    widths = [[r.width[:1].astype(np.float64)] for r in rivers]
+    for (k, curve, centre, width), loop in zip(reaches, loops):
+        pieces[k].append((centre if loop else curve)[1:])
+        widths[k].append(width[1:])
+    out = []
+    for k, river in enumerate(rivers):
+        path = np.concatenate(pieces[k])
+        out.append(River(path=path, width=np.concatenate(widths[k]).astype(np.float32),
+                         generator=river.generator, discharge=river.discharge,
+                         order=river.order, id=river.id))
+    return _untangle(out, rivers)
+
+
+def _self_intersecting(curves: list) -> np.ndarray:
+    """Which curves cross themselves: one call for all, padded to one length (a repeated
+    last point adds only zero-length segments, which the test ignores)."""
+    if not curves:
+        return np.zeros(0, np.bool_)
+    n = max(len(c) for c in curves)
+    batch = np.stack([np.vstack([c, np.repeat(c[-1:], n - len(c), axis=0)]) for c in curves])
+    return np.asarray(self_intersects(batch), np.bool_).reshape(len(curves))
+
+
+def _reach(river, cells, a, b, k, basin, valleys, drainage, config, stream, cell_size):
+    """One reach, cells[a..b] of ``river``: ``(curve, centreline, widths)``, the two paths
+    sampled alike (ends set by the caller)."""
+    raw = cells[a:b + 1]
+    if b - a < 4:
+        straight = raw.astype(np.float64)
+        return straight, straight.copy(), river.width[a:b + 1].astype(np.float64)
+    centre = _smooth_line(raw, passes=3, window=5)
+    pts, t, length = _resample(centre, _STEP)
+    width_m = np.interp(t, np.linspace(0.0, length, b - a + 1), river.width[a:b + 1])
+    h = drainage.height
+    drop = float(h[raw[0, 0], raw[0, 1]] - h[raw[-1, 0], raw[-1, 1]])
+    slope = max(drop, 0.0) / max(length * cell_size, 1e-9)
+    q = (float(np.median(width_m)) / max(config.width_coefficient, 1e-9)) ** 2
+    sinuosity = float(target_sinuosity(slope, q))
+    w_cells = float(to_cells(np.median(width_m), cell_size))
+    wavelength = max(MIN_WAVELENGTH_CELLS, WAVELENGTH_WIDTHS * w_cells)
+    rng = _reach_stream(stream, raw[0], raw[-1])
+    y = _sine_generated(length, wavelength, _omega(sinuosity), rng)
+    if y is None:
+        return pts, pts.copy(), width_m
+    y = y[:len(pts)] if len(y) >= len(pts) else np.pad(y, (0, len(pts) - len(y)))
+    normal = _frames(pts)
+    # Shrink the offset where the curve would leave its valley, and smoothly around there.
+    scale = np.ones(len(pts))
+    for factor in (0.75, 0.5, 0.25, 0.0):
+        bad = ~valleys.allowed(k, basin, pts + (y * scale)[:, None] * normal)
+        bad[[0, -1]] = False
+        if not bad.any():
+            break
+        scale[bad] = np.minimum(scale[bad], factor)
+        reach = int(wavelength / _STEP / 2)
+        scale = _min_filter(scale, reach)
+    return pts + (y * scale)[:, None] * normal, pts, width_m
+
+
+def _min_filter(x: np.ndarray, half: int) -> np.ndarray:
+    """Running minimum over ``2 * half + 1`` samples, then a moving average of that width:
+    a shrink that comes and goes smoothly."""
+    n = len(x)
+    padded = np.pad(x, half, mode="edge")
+    lo = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(axis=1)
+    c = np.concatenate([[0.0], np.cumsum(lo)])
+    i = np.arange(n)
+    a, b = np.maximum(0, i - half), np.minimum(n, i + half + 1)
+    return (c[b] - c[a]) / (b - a)
+
+
+def _untangle(meandered: list, original: list) -> list:
+    """Rivers whose cells touch another river's anywhere but at a junction (the junction
+    cell and its 8 neighbours, where the D8 paths themselves meet) go back to their D8 paths
+    (a last guard; the valleys keep this rare)."""
+    ends = {(r + dr, c + dc) for r, c in _reach_ends(original)
+            for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+    owner: dict = {}
+    clash = set()
+    cells_of = []
+    for k, r in enumerate(meandered):
+        v = np.rint(r.path).astype(np.int64)
+        cells, _ = polyline_cells(v[:, 0].copy(), v[:, 1].copy())
+        cells_of.append({(int(a), int(b)) for a, b in cells})
+    for k, cells in enumerate(cells_of):
+        for cell in cells:
+            j = owner.setdefault(cell, k)
+            if j != k and cell not in ends:
+                clash.update((j, k))
+    return [original[k] if k in clash else r for k, r in enumerate(meandered)]

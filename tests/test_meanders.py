@@ -1,0 +1,115 @@
+"""Meanders on the drainage network: curves instead of D8 staircases, in their valleys."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from procgen import generate_level
+from procgen.level import LevelConfig
+from procgen.meanders import MEANDERS, meander, target_sinuosity
+from procgen.paths import self_intersects
+from procgen.rivers import RiversConfig, river_cells
+
+CASES = [("continent", 7), ("lowlands", 3), ("highlands", 11), ("islands", 5),
+         ("archipelago", 2)]
+
+
+def config(preset, meanders="curve"):
+    cfg = LevelConfig.from_preset(preset)
+    return replace(cfg, rivers=replace(cfg.rivers, meanders=meanders))
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[p for p, _ in CASES])
+def pair(request):
+    preset, seed = request.param
+    kw = dict(seed=seed, shape=256, cell_size=500.0)
+    return (generate_level(**kw, config=config(preset, "none")),
+            generate_level(**kw, config=config(preset)))
+
+
+def segment_angles(rivers):
+    segs = np.concatenate([np.diff(r.path, axis=0) for r in rivers])
+    segs = segs[np.hypot(segs[:, 0], segs[:, 1]) > 0]
+    return np.degrees(np.arctan2(segs[:, 0], segs[:, 1]))
+
+
+def at_45(angles):
+    m = np.mod(angles, 45.0)
+    return np.isclose(m, 0.0, atol=1e-6) | np.isclose(m, 45.0, atol=1e-6)
+
+
+def test_the_network_keeps_its_ends_junctions_and_records(pair):
+    d8, curved = pair
+    assert len(d8.rivers) == len(curved.rivers) > 0
+    for a, b in zip(d8.rivers, curved.rivers):
+        np.testing.assert_array_equal(a.path[[0, -1]], b.path[[0, -1]])
+        assert (a.discharge, a.order, a.generator) == (b.discharge, b.order, b.generator)
+        # every junction of the D8 network is still a vertex of both rivers that meet there
+    ends = {tuple(r.path[-1]) for r in d8.rivers}
+    for a, b in zip(d8.rivers, curved.rivers):
+        on_a = {tuple(p) for p in a.path} & ends
+        on_b = {tuple(p) for p in b.path}
+        assert on_a <= on_b
+
+
+def test_few_segments_lie_on_the_grids_directions(pair):
+    d8, curved = pair
+    assert at_45(segment_angles(d8.rivers)).mean() == 1.0
+    assert at_45(segment_angles(curved.rivers)).mean() <= 0.15
+
+
+def test_no_river_crosses_itself_or_another_but_at_a_junction(pair):
+    _, lv = pair
+    ends = {(int(r.path[i][0]), int(r.path[i][1])) for r in lv.rivers for i in (0, -1)}
+    near = {(r + dr, c + dc) for r, c in ends for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+    owner = {}
+    for k, r in enumerate(lv.rivers):
+        assert not self_intersects(r.path)
+        cells, _ = river_cells(r, lv.shape)
+        for cell in map(tuple, cells):
+            j = owner.setdefault(cell, k)
+            assert j == k or cell in near, f"rivers {j} and {k} meet at {cell}"
+
+
+def test_heights_never_rise_along_any_carved_cell_and_rivers_end_in_water_or_a_river(pair):
+    _, lv = pair
+    cells_of = [{tuple(c) for c in river_cells(r, lv.shape)[0]} for r in lv.rivers]
+    for k, r in enumerate(lv.rivers):
+        cells, _ = river_cells(r, lv.shape)
+        h = lv.height[cells[:, 0], cells[:, 1]]
+        assert (np.diff(h) <= 0).all()
+        last = tuple(cells[-1])
+        edge = last[0] in (0, lv.shape[0] - 1) or last[1] in (0, lv.shape[1] - 1)
+        assert lv.water[last] or edge or any(last in c for j, c in enumerate(cells_of) if j != k)
+
+
+def test_a_reach_depends_only_on_the_seed_and_its_ends():
+    from procgen import pipeline
+    from procgen.hydrology import drain
+    ctx = pipeline.context(seed=5, shape=192, cell_size=500.0)
+    cfg = config("lowlands")
+    height = pipeline.terrain_stage(ctx, cfg.terrain, ctx.stream("terrain"))
+    drainage = drain(height, cell_size=500.0)
+    base = pipeline.rivers_stage(ctx, drainage, replace(cfg.rivers, meanders="none"),
+                                 ctx.stream("rivers"), pipeline.get_generator("flow"))
+    stream = pipeline._children(ctx.stream("rivers"), pipeline.RIVER_STREAMS)["meanders"]
+    forward = meander(base, drainage, config=cfg.rivers, stream=stream)
+    backward = meander(base[::-1], drainage, config=cfg.rivers, stream=stream)[::-1]
+    assert len(base) > 5
+    for a, b in zip(forward, backward):
+        np.testing.assert_array_equal(a.path, b.path)
+
+
+def test_sinuosity_falls_with_slope_and_with_discharge_at_one_slope():
+    s = target_sinuosity([1e-4, 1e-3, 1e-2, 1e-1], [50.0] * 4)
+    assert (np.diff(s) < 0).all() and s[0] > 1.85 and s[-1] < 1.11
+    # Leopold & Wolman: the braiding threshold slope falls as discharge grows
+    assert target_sinuosity(0.003, 500.0) < target_sinuosity(0.003, 5.0)
+    assert target_sinuosity(0.0125 * 20.0 ** -0.44, 20.0) == pytest.approx(1.5)
+
+
+def test_an_unknown_meander_source_lists_the_available_ones():
+    with pytest.raises(ValueError, match=r"meanders must be one of 'none', 'curve', got 'wiggly'"):
+        RiversConfig(meanders="wiggly")
+    assert MEANDERS == ("none", "curve")

@@ -58,7 +58,7 @@ _GENERATION_OPTIONS = {"seed": "--seed", "size": "--size", "preset": "--preset",
                        "rivers": "--rivers", "cell_size": "--cell-size",
                        "sea_level": "--sea-level", "river_count": "--river-count",
                        "river_threshold": "--river-threshold", "world": "--world",
-                       "at": "--at"}
+                       "at": "--at", "meanders": "--meanders"}
 
 #: Output suffixes each export format accepts.
 _EXPORT_SUFFIXES = {"tiled": (".json", ".tmj"), "geojson": (".geojson", ".json"),
@@ -191,6 +191,9 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                         "reference 500 m per cell (it scales with --cell-size, so the "
                         "network keeps its shape in cells); lower gives more rivers "
                         "(default: the preset's, e.g. 100 for continent)")
+    g.add_argument("--meanders", choices=("none", "curve"),
+                   help="how flow rivers' reaches are drawn: none (along their D8 cells) or "
+                        "curve (meanders in their valleys) (default: none)")
     g.add_argument("--world", action="store_true", default=None,
                    help="draw a window of the endless world of this seed (landmasses in an "
                         "endless sea; any window matches the same cells of any other)")
@@ -465,6 +468,11 @@ def _plan(args) -> _Plan:
     if args.river_threshold is not None and generator.name != "flow":
         raise ValueError(f"--river-threshold applies to --rivers flow only, not --rivers "
                          f"{generator.name}")
+    if args.meanders is not None:
+        if generator.name != "flow":
+            raise ValueError(f"--meanders applies to --rivers flow only, not --rivers "
+                             f"{generator.name}")
+        config = replace(config, rivers=replace(config.rivers, meanders=args.meanders))
     if args.sea_level is not None:
         with _as_option("--sea-level", "sea_threshold"):
             config = replace(config, terrain=replace(config.terrain,

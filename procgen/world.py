@@ -234,8 +234,10 @@ class World:
         rc = config.rivers
         ref = rc.reference_cell_size
         # The generator sees a grid of coarse cells; its thresholds keep their size in fine
-        # cells (reference lengths grow with the block) or stay absolute.
-        self._coarse_rivers = rc if ref is None else replace(rc, reference_cell_size=ref * self.world.coarse)
+        # cells (reference lengths grow with the block) or stay absolute. Its paths are
+        # smoothed on the fine grid (meanders are not drawn at the coarse scale).
+        self._coarse_rivers = replace(rc, meanders="none", reference_cell_size=(
+            None if ref is None else ref * self.world.coarse))
         self._cache: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._spec = (self._ctx.seed, cell_size, config, self.world, max_cells)

@@ -869,3 +869,15 @@ def test_world_options_errors_are_one_line(tmp_path, capsys, args, message):
     assert rc == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_meanders_option_draws_curves_and_is_flow_only(tmp_path, capsys):
+    lv = tmp_path / "m.npz"
+    assert main(["map", "--size", "128", "--cell-size", "1000", "--preset", "lowlands",
+                 "--meanders", "curve", "-o", str(tmp_path / "m.png"), "--level", str(lv)]) == 0
+    level = Level.load(lv)
+    assert level.config.rivers.meanders == "curve"
+    assert any(not np.allclose(r.path, np.rint(r.path)) for r in level.rivers)
+    assert main(["map", "--rivers", "walker", "--meanders", "curve",
+                 "-o", str(tmp_path / "x.png")]) == 2
+    assert "--meanders applies to --rivers flow only" in capsys.readouterr().err

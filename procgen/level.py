@@ -5,12 +5,15 @@ order, each with its own config section and its own random stream spawned from t
 (``numpy.random.SeedSequence(seed)`` children), so changing a later stage leaves earlier ones
 bit-identical. A :class:`Level` is a plain record of what the stages made.
 
-Seeds across versions: the terrain, hydrology, flow rivers, carving and biomes of a seed are
-what they were in the first version of the file format. Rivers of shape generators
-(``'walker'``, ``'persistent'``, ``'sine'``, ``'downhill'``, learned ones) changed once, when
-the rivers stream was split into a ``shapes`` and a ``sources`` stream (so that ``count`` no
-longer moves the sources); the file format did not change (still version 1), only which
-rivers a seed draws. ``tests/data/levels`` pins today's levels.
+Seeds across versions: the terrain and hydrology of a seed are what they were in the first
+version of the file format. Rivers of shape generators (``'walker'``, ``'persistent'``,
+``'sine'``, ``'downhill'``, learned ones) changed once, when the rivers stream was split into
+a ``shapes`` and a ``sources`` stream (so that ``count`` no longer moves the sources). Flow
+rivers changed once, when they began to run on through lakes instead of ending at them (the
+river that enters a lake carries on from its outlet; carving leaves the lake's surface
+alone), so levels whose flow rivers meet a lake changed there (and their carving and biomes
+with them). The file format did not change for either, only what a seed draws.
+``tests/data/levels`` pins today's levels.
 
 >>> from procgen import generate_level
 >>> level = generate_level(seed=7, shape=(5, 5), cell_size=20000.0, preset="islands",
@@ -489,8 +492,9 @@ def generate_level(*, seed, shape, cell_size=DEFAULT_CELL_SIZE, preset=None, con
     Returns
     -------
     Level
-        Every river in it flows downhill: the height along its path never rises from source
-        to mouth, and it ends in the sea, a lake, the map edge, or on another river.
+        Every river in it flows downhill: the height along every cell of its path never rises
+        from source to mouth (across a lake it runs on the water's surface), and it ends in
+        the sea, a lake, the map edge, or on another river.
 
     Examples
     --------

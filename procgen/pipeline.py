@@ -186,7 +186,8 @@ def rivers_stage(ctx: Context, drainage: Drainage, config: RiversConfig,
 def carve_stage(ctx: Context, drainage: Drainage, rivers: list, config: RiversConfig,
                 stream=None) -> np.ndarray:
     """Heights with channels and valleys cut so every river flows downhill (draws nothing)."""
-    return carve_rivers(drainage.height.copy(), rivers, cell_size=ctx.cell_size, config=config)
+    return carve_rivers(drainage.height.copy(), rivers, cell_size=ctx.cell_size, config=config,
+                        water=drainage.water)
 
 
 def biomes_stage(ctx: Context, height: np.ndarray, drainage_or_water, rivers: list,

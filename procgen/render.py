@@ -423,6 +423,31 @@ def _draw_rivers(rgb: np.ndarray, rivers: list[tuple[np.ndarray, np.ndarray]],
     return np.asarray(image).copy()
 
 
+def _off_water(lines, water) -> list:
+    """River lines cut where they cross water (a river runs on through a lake: drawn up to
+    its shore and on from its outlet, not across it); each piece keeps one vertex in the
+    water so that it meets the shore."""
+    if water is None:
+        return lines
+    rows, cols = water.shape
+    out = []
+    for xy, px in lines:
+        c = np.clip(np.rint(xy[:, 0]).astype(np.int64), 0, cols - 1)
+        r = np.clip(np.rint(xy[:, 1]).astype(np.int64), 0, rows - 1)
+        wet = water[r, c]
+        if not wet.any():
+            out.append((xy, px))
+            continue
+        dry = ~wet
+        # a vertex is drawn if it is dry or next to a dry one
+        keep = dry | np.r_[dry[1:], False] | np.r_[False, dry[:-1]]
+        edges = np.flatnonzero(np.diff(np.r_[0, keep.astype(np.int8), 0]))
+        for s, e in zip(edges[0::2], edges[1::2]):
+            if dry[s:e].any():
+                out.append((xy[s:e], px[s:e]))
+    return out
+
+
 def _dot(draw: ImageDraw.ImageDraw, xy, diameter: float, colour: RGB) -> None:
     r = (max(1.0, float(diameter)) - 1.0) / 2.0
     x, y = float(xy[0]), float(xy[1])
@@ -523,7 +548,7 @@ def render_map(height, *, cell_size: float, water=None, rivers: Iterable = (), s
         rgb = shaded.astype(np.uint8)
 
     if river_lines:
-        rgb = _draw_rivers(rgb, river_lines, river_color)
+        rgb = _draw_rivers(rgb, _off_water(river_lines, water), river_color)
     return rgb
 
 

@@ -185,13 +185,15 @@ class FlowRivers:
     def generate(self, drainage: Drainage, *, rng=None, config: RiversConfig) -> list[River]:
         threshold = max(2.0, config.min_area_cells(drainage.cell_size))
         acc = drainage.accumulation.ravel()
+        # Only the sea ends a river: one that reaches a lake runs on through it to the
+        # outlet (terminal lakes have none: flow stops there).
         cells, offsets = _rk.extract_rivers(drainage.directions, acc, threshold,
-                                            drainage.water,
+                                            drainage.sea,
                                             config.min_length_cells(drainage.cell_size))
         if len(offsets) < 2:
             return []
         down = _rk.downstream_index(drainage.directions)
-        network = (acc >= threshold) & ~drainage.water.ravel()
+        network = (acc >= threshold) & ~drainage.sea.ravel()
         order = _rk.strahler(down, _rk.topological_order(down), network)
         nc = drainage.directions.shape[1]
         wet = drainage.water.ravel()
@@ -553,7 +555,7 @@ def channel_depth(width, *, config=None) -> np.ndarray:
 
 
 def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
-                 config: RiversConfig) -> np.ndarray:
+                 config: RiversConfig, water: np.ndarray | None = None) -> np.ndarray:
     """Cut channels and valleys along rivers so heights never rise from source to mouth.
 
     Each river's bed is its terrain height less a channel depth ``c * Q**0.4`` (with Q from
@@ -568,6 +570,10 @@ def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
     rivers : list of River
     cell_size : float
     config : RiversConfig
+    water : numpy.ndarray of bool, optional
+        Sea and lakes: river cells in water that the river leaves again are left as they
+        are (a river crosses a lake on its surface), and heights descend along its dry
+        cells from one shore to the next.
 
     Returns
     -------
@@ -581,6 +587,16 @@ def carve_rivers(height: np.ndarray, rivers: list[River], *, cell_size: float,
     all_cells, offsets, beds, radii = [], [0], [], []
     for river in rivers:
         cells, width = river_cells(river, shape)
+        if water is not None:
+            # Through a lake the water surface carries the river: its cells there are not
+            # carved (the dry cells descend from one shore to the next); the water it ends
+            # in is, as before.
+            wet = water[cells[:, 0], cells[:, 1]]
+            last_dry = np.flatnonzero(~wet)
+            if len(last_dry):
+                keep = ~wet
+                keep[last_dry[-1] + 1:] = True
+                cells, width = cells[keep], width[keep]
         flat = cells[:, 0] * nc + cells[:, 1]
         all_cells.append(flat)
         offsets.append(offsets[-1] + len(flat))

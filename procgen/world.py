@@ -472,7 +472,13 @@ class World:
             all_rows.append(cells[a:b, 0])
             all_cols.append(cells[a:b, 1])
             all_w.append(cw[a:b])
-            all_h.append(h_every[sl][a:b])
+            # Across a lake the river runs on the water: its bed carries over from one shore
+            # to the next instead of following the lake floor (which would cut the outlet
+            # down to it).
+            h_run = h_every[sl][a:b].copy()
+            h_run[wet_every[sl][a:b]] = np.inf
+            h_run[-1] = h_every[sl][b - 1]
+            all_h.append(h_run)
             offsets.append(offsets[-1] + b - a)
             river = coarse_rivers[k]
             rid = _hash64(self.seed, 0x7269766572, tr, tc, k) >> 1   # "river"; fits int64

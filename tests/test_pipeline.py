@@ -1,9 +1,10 @@
 """The pipeline of named stages: stored levels, streams, the stage cache, the registry.
 
-``tests/data/levels`` holds levels saved by this package. The flow levels were saved before
-the pipeline existed, so they pin that same seeds give the same levels across the change; the
+``tests/data/levels`` holds levels saved by this package. ``continent_flow`` was saved before
+the pipeline existed, so it pins that same seeds give the same levels across that change; the
 shape-generator levels were saved again when the rivers stream was split into shapes and
-sources (see the notes in :mod:`procgen.level`). Rewrite them only for a documented change:
+sources, and ``archipelago_flow`` when flow rivers began to run on through lakes (see the
+notes in :mod:`procgen.level`). Rewrite them only for a documented change:
 ``python tests/test_pipeline.py NAME ...``.
 """
 

@@ -116,11 +116,8 @@ def test_generate_level_invariants(request):
         assert np.isfinite(river.path).all() and (river.width >= 0).all()
         assert (river.path >= -0.5).all()
         assert (river.path[:, 0] < rows - 0.5).all() and (river.path[:, 1] < cols - 0.5).all()
-        # The contract holds along the whole course, not only at the vertices: every cell
-        # the polyline runs through (a shape generator's vertices can be cells apart).
-        cells, _ = river_cells(river, level.shape)
-        assert (np.diff(level.height[cells[:, 0], cells[:, 1]]) <= 0).all(), \
-            f"{name} river rises between vertices"
+    # The contract holds along the whole course, not only at the vertices: every cell the
+    # polyline runs through (a shape generator's vertices can be cells apart).
     assert_rivers_flow_downhill(level)
 
     # Determinism, and one stream per stage: the rivers stage leaves the water as it was.

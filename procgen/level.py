@@ -741,9 +741,10 @@ def _check_header(raw: np.ndarray, where: str, max_cells: int | None) -> dict:
         at = f"rivers[{k}]"
         allowed = _RIVER_FIELDS if header["version"] >= 2 else _RIVER_FIELDS - {"id"}
         if not isinstance(meta, dict) or "generator" not in meta or set(meta) - allowed:
-            raise refuse(at, "a record with 'generator' and optionally 'discharge', 'order'"
-                             + (" and 'id'" if "id" in allowed else "") + ", nothing else",
-                         meta)
+            optional = ("'discharge', 'order' and 'id'" if "id" in allowed
+                        else "'discharge' and 'order'")
+            raise refuse(at, f"a record with 'generator' and optionally {optional}, nothing "
+                             f"else", meta)
         gen = meta["generator"]
         if not isinstance(gen, str) or not 0 < len(gen) <= river_mod.MAX_NAME:
             raise refuse(f"{at}.generator", f"a name of 1 to {river_mod.MAX_NAME} characters",

@@ -55,13 +55,10 @@ from ._kernels.raster import polyline_cells
 from ._units import cells as to_cells
 from .paths import self_intersects
 from .river import River
+from .rivers import MEANDERS  # noqa: F401 - the sources this module draws, re-exported
 
-__all__ = ["MEANDERS", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS", "check_meanders",
-           "target_sinuosity", "meander"]
-
-#: Meander sources: ``'none'`` keeps the D8 paths; ``'curve'`` draws sine-generated
-#: meanders.
-MEANDERS = ("none", "curve")
+__all__ = ["MEANDERS", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS", "target_sinuosity",
+           "meander"]
 #: Highest sinuosity a reach is given (a very gentle, large river).
 MAX_SINUOSITY = 1.9
 #: Shortest meander wavelength drawn, in cells: shorter ones the grid cannot show.
@@ -70,14 +67,6 @@ MIN_WAVELENGTH_CELLS = 10.0
 WAVELENGTH_WIDTHS = 11.0
 # Points per cell along the drawn curve.
 _STEP = 0.5
-
-
-def check_meanders(value: str) -> str:
-    """``value`` if it names a meander source, else one error listing them."""
-    if value not in MEANDERS:
-        raise ValueError(f"meanders must be one of {', '.join(map(repr, MEANDERS))}, got "
-                         f"{value!r}")
-    return value
 
 
 def target_sinuosity(slope, discharge) -> np.ndarray:

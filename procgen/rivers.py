@@ -44,9 +44,14 @@ from ._validate import check_cell_size, check_float, check_int, check_plain_name
 from .hydrology import Drainage
 from .river import River
 
-__all__ = ["RiverGenerator", "RiversConfig", "channel_depth", "FlowRivers", "ShapeRivers", "DownhillRivers",
+__all__ = ["MEANDERS", "RiverGenerator", "RiversConfig", "channel_depth", "FlowRivers", "ShapeRivers", "DownhillRivers",
            "BUILTIN_GENERATORS", "ENTRY_POINT_GROUP", "get_generator", "plugin_prefixes", "place_shapes", "carve_rivers",
            "river_cells", "width_from_discharge"]
+
+
+#: How flow rivers' reaches are drawn (:mod:`procgen.meanders`): ``'none'`` keeps the D8
+#: paths; ``'curve'`` draws sine-generated meanders.
+MEANDERS = ("none", "curve")
 
 
 @dataclass(frozen=True)
@@ -130,8 +135,9 @@ class RiversConfig:
         if self.reference_cell_size is not None:
             check_float("reference_cell_size", self.reference_cell_size, lo=0.0, hi=1e6,
                         lo_open=True)
-        from .meanders import check_meanders
-        check_meanders(self.meanders)
+        if self.meanders not in MEANDERS:
+            raise ValueError(f"meanders must be one of {', '.join(map(repr, MEANDERS))}, got "
+                             f"{self.meanders!r}")
 
     def _unit(self, cell_size: float) -> float:
         cell_size = check_cell_size(cell_size)

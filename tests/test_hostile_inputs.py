@@ -252,7 +252,7 @@ def test_the_saved_level_loads(saved):
     (lambda h: h.update(cell_size=float("nan")), r"header field 'cell_size' .* got nan"),
     (lambda h: h.update(cell_size="5000"), r"header field 'cell_size' .* got '5000'"),
     (lambda h: h.update(version=True), r"has format version True; this procgen reads "
-                                       r"versions 1\.\.1"),
+                                       r"versions 1\.\.2"),
     (lambda h: h.update(version="1"), r"has format version '1'"),
     (lambda h: h.update(shape=[8, "12"]),
      r"header field 'shape' must be \[rows, cols\], two integers >= 1, got \[8, '12'\]"),

@@ -51,6 +51,7 @@ import math
 
 import numpy as np
 
+from ._kernels import meanders as _mk
 from ._kernels.raster import polyline_cells
 from ._units import cells as to_cells
 from .paths import self_intersects
@@ -65,8 +66,6 @@ MAX_SINUOSITY = 1.9
 MIN_WAVELENGTH_CELLS = 10.0
 #: Meander wavelength in channel widths (Leopold & Wolman 1960: 10-14).
 WAVELENGTH_WIDTHS = 11.0
-# Points per cell along the drawn curve.
-_STEP = 0.5
 
 
 def target_sinuosity(slope, discharge) -> np.ndarray:
@@ -104,64 +103,6 @@ def _omega(sinuosity: float) -> float:
     return float(np.interp(target, _J0_GRID[::-1], _OMEGA_GRID[::-1]))
 
 
-def _smooth_line(cells: np.ndarray, passes: int, window: int) -> np.ndarray:
-    """Moving averages of a polyline, ends fixed (the window narrows towards them)."""
-    p = cells.astype(np.float64)
-    n = len(p)
-    if n < 3:
-        return p
-    half = window // 2
-    for _ in range(passes):
-        c = np.cumsum(np.vstack([np.zeros((1, 2)), p]), axis=0)
-        idx = np.arange(n)
-        k = np.minimum(np.minimum(idx, n - 1 - idx), half)
-        p = (c[idx + k + 1] - c[idx - k]) / (2 * k + 1)[:, None]
-    return p
-
-
-def _resample(p: np.ndarray, step: float):
-    """Points every ``step`` along a polyline, its arc lengths, and the total length."""
-    seg = np.hypot(*np.diff(p, axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    length = float(s[-1])
-    n = max(2, int(math.ceil(length / step)) + 1)
-    t = np.linspace(0.0, length, n)
-    return np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], axis=1), t, length
-
-
-def _sine_generated(length: float, wavelength: float, omega: float, rng):
-    """Lateral offset y(x) of a disturbed sine-generated curve along a line of ``length``,
-    sampled at x = 0, _STEP, ..., length; y is 0 at both ends."""
-    if omega <= 0 or length < wavelength:
-        return None
-    ds = _STEP / 4.0
-    # Arc length of a curve whose chord spans the line: the chord shrinks by J0(omega).
-    arc = length / max(float(_j0(omega)), 0.2)
-    n = int(math.ceil(arc / ds)) + 1
-    s = np.linspace(0.0, arc, n)
-    drift = np.cumsum(rng.normal(0.0, 0.15, n)) * math.sqrt(ds / wavelength)
-    wander = 1.0 + 0.25 * np.sin(2 * np.pi * s / (3.1 * wavelength) + rng.uniform(0, 2 * np.pi))
-    phase = 2 * np.pi * s / wavelength + drift + rng.uniform(0, 2 * np.pi)
-    theta = omega * wander * np.sin(phase)
-    x = np.concatenate([[0.0], np.cumsum(np.cos(theta[:-1]) * ds)])
-    y = np.concatenate([[0.0], np.cumsum(np.sin(theta[:-1]) * ds)])
-    # Bring the far end back onto the line: subtract the chord's linear trend in y and
-    # stretch x onto [0, length].
-    y -= y[-1] * x / x[-1]
-    x *= length / x[-1]
-    grid = np.arange(0.0, length + 1e-9, _STEP)
-    if grid[-1] < length:
-        grid = np.append(grid, length)
-    return np.interp(grid, x, y)
-
-
-def _frames(p: np.ndarray):
-    """Unit normals of a polyline (left of the direction of travel)."""
-    d = np.gradient(p, axis=0)
-    d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
-    return np.stack([-d[:, 1], d[:, 0]], axis=1)
-
-
 class _Valleys:
     """Where each river may lie: its Voronoi cell among all river cells, its outlet's basin,
     and off water."""
@@ -171,9 +112,8 @@ class _Valleys:
         from .queries import distance_transform
         shape = drainage.height.shape
         owner = np.full(shape, -1, np.int64)
-        # Later rivers are drawn first, so a junction cell belongs to the river that carries
-        # on through it (tributaries end on it and come later in the list or earlier: the
-        # main stem holds more cells there, and the main stem is written last here).
+        # Shorter rivers are written last: a junction cell goes to the tributary that ends
+        # there, whose last reach is pinned to it anyway.
         for k in sorted(range(len(rivers)), key=lambda k: -len(rivers[k].path)):
             cells = np.rint(rivers[k].path).astype(np.int64)
             owner[cells[:, 0], cells[:, 1]] = k
@@ -183,17 +123,6 @@ class _Valleys:
         _qk.drain_outlets(drainage.directions, out)
         self.basin = out.reshape(shape)
         self.water = drainage.water
-        self.shape = shape
-
-    def allowed(self, k: int, basin: int, pts: np.ndarray) -> np.ndarray:
-        r = np.rint(pts[:, 0]).astype(np.int64)
-        c = np.rint(pts[:, 1]).astype(np.int64)
-        inside = (r >= 0) & (r < self.shape[0]) & (c >= 0) & (c < self.shape[1])
-        ok = np.zeros(len(pts), np.bool_)
-        ri, ci = r[inside], c[inside]
-        ok[inside] = ((self.voronoi[ri, ci] == k) & (self.basin[ri, ci] == basin)
-                      & ~self.water[ri, ci])
-        return ok
 
 
 def _reach_ends(rivers) -> set:
@@ -245,8 +174,6 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
         for a, b in zip(bounds[:-1], bounds[1:]):
             curve, centre, width = _reach(river, cells, a, b, k, basin, valleys, drainage,
                                           config, stream, cell_size)
-            for p in (curve, centre):
-                p[0], p[-1] = cells[a], cells[b]     # ends and junctions exactly kept
             reaches.append((k, curve, centre, width))
     # A curve that crosses itself is drawn along its centreline (one batched test).
     loops = _self_intersecting([curve for _, curve, _, _ in reaches])
@@ -276,50 +203,30 @@ def _self_intersecting(curves: list) -> np.ndarray:
 
 def _reach(river, cells, a, b, k, basin, valleys, drainage, config, stream, cell_size):
     """One reach, cells[a..b] of ``river``: ``(curve, centreline, widths)``, the two paths
-    sampled alike (ends set by the caller)."""
+    sampled alike, ends exact."""
     raw = cells[a:b + 1]
+    widths = river.width[a:b + 1].astype(np.float64)
     if b - a < 4:
         straight = raw.astype(np.float64)
-        return straight, straight.copy(), river.width[a:b + 1].astype(np.float64)
-    centre = _smooth_line(raw, passes=3, window=5)
-    pts, t, length = _resample(centre, _STEP)
-    width_m = np.interp(t, np.linspace(0.0, length, b - a + 1), river.width[a:b + 1])
+        return straight, straight.copy(), widths
+    length = float(np.hypot(*np.diff(raw, axis=0).T).sum())   # the D8 course, cells
     h = drainage.height
     drop = float(h[raw[0, 0], raw[0, 1]] - h[raw[-1, 0], raw[-1, 1]])
-    slope = max(drop, 0.0) / max(length * cell_size, 1e-9)
-    q = (float(np.median(width_m)) / max(config.width_coefficient, 1e-9)) ** 2
-    sinuosity = float(target_sinuosity(slope, q))
-    w_cells = float(to_cells(np.median(width_m), cell_size))
-    wavelength = max(MIN_WAVELENGTH_CELLS, WAVELENGTH_WIDTHS * w_cells)
+    slope = max(drop, 0.0) / (length * cell_size)
+    q = (float(np.median(widths)) / max(config.width_coefficient, 1e-9)) ** 2
+    omega = _omega(float(target_sinuosity(slope, q)))
+    j0 = float(_j0(omega))
+    wavelength = max(MIN_WAVELENGTH_CELLS,
+                     WAVELENGTH_WIDTHS * float(to_cells(np.median(widths), cell_size)))
     rng = _reach_stream(stream, raw[0], raw[-1])
-    y = _sine_generated(length, wavelength, _omega(sinuosity), rng)
-    if y is None:
-        return pts, pts.copy(), width_m
-    y = y[:len(pts)] if len(y) >= len(pts) else np.pad(y, (0, len(pts) - len(y)))
-    normal = _frames(pts)
-    # Shrink the offset where the curve would leave its valley, and smoothly around there.
-    scale = np.ones(len(pts))
-    for factor in (0.75, 0.5, 0.25, 0.0):
-        bad = ~valleys.allowed(k, basin, pts + (y * scale)[:, None] * normal)
-        bad[[0, -1]] = False
-        if not bad.any():
-            break
-        scale[bad] = np.minimum(scale[bad], factor)
-        reach = int(wavelength / _STEP / 2)
-        scale = _min_filter(scale, reach)
-    return pts + (y * scale)[:, None] * normal, pts, width_m
-
-
-def _min_filter(x: np.ndarray, half: int) -> np.ndarray:
-    """Running minimum over ``2 * half + 1`` samples, then a moving average of that width:
-    a shrink that comes and goes smoothly."""
-    n = len(x)
-    padded = np.pad(x, half, mode="edge")
-    lo = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).min(axis=1)
-    c = np.concatenate([[0.0], np.cumsum(lo)])
-    i = np.arange(n)
-    a, b = np.maximum(0, i - half), np.minimum(n, i + half + 1)
-    return (c[b] - c[a]) / (b - a)
+    # Enough normal draws for the integration of the longest curve this reach can have (the
+    # smoothed centreline is no longer than the D8 course); the kernel uses a prefix.
+    steps = int(math.ceil(length / max(j0, 0.2) / (_mk.STEP / _mk.SUB))) + 2
+    noise = rng.standard_normal(steps)
+    wander_phase, phase0 = rng.uniform(0.0, 2.0 * np.pi, 2)
+    return _mk.draw_reach(raw[:, 0].copy(), raw[:, 1].copy(), widths, omega, j0, wavelength,
+                          noise, wander_phase, phase0, valleys.voronoi, valleys.basin,
+                          valleys.water, k, basin)
 
 
 def _untangle(meandered: list, original: list) -> list:

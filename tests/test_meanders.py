@@ -119,3 +119,27 @@ def test_an_unknown_meander_source_lists_the_available_ones():
     with pytest.raises(ValueError, match=r"meanders must be one of 'none', 'curve', got 'wiggly'"):
         RiversConfig(meanders="wiggly")
     assert MEANDERS == ("none", "curve")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_draw_reach_matches_its_naive_twin(seed):
+    from procgen._kernels.meanders import draw_reach
+    from tests import naive
+    rng = np.random.default_rng(seed)
+    # a D8 walk and a valley map around it: Voronoi owner 0 in a band, another river beyond
+    steps = rng.integers(-1, 2, (40, 2))
+    steps[:, 1] = 1
+    cells = np.cumsum(np.vstack([[20, 2], steps]), axis=0)
+    voronoi = np.zeros((48, 48), np.int64)
+    voronoi[:, 40:] = 1
+    basin = np.full((48, 48), 7, np.int64)
+    water = np.zeros((48, 48), bool)
+    water[30:34, 10:14] = True
+    widths = np.linspace(5.0, 40.0, len(cells))
+    args = (cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64), widths, 1.2,
+            0.6711, 10.0, rng.standard_normal(2000), 0.3, 1.7, voronoi, basin, water, 0, 7)
+    got = draw_reach(*args)
+    want = naive.naive_draw_reach(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
+    assert not np.allclose(got[0], got[1])            # it does meander

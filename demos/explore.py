@@ -11,7 +11,8 @@ Keys (also on the help overlay, H or F1):
 * drag, arrows, WASD: pan; wheel, + and -: zoom; F or Home: fit the map
 * N / Shift+N: new / previous seed; P / Shift+P: next / previous preset
 * 1 flow, 2 coin-flip walker, 3 persistent, 4 sine curve, 5 downhill, 6-9 and 0 learned models
-* G hillshade, R rivers, C contours, O water; B side by side, Tab: which pane 1-9 set
+* G hillshade, R rivers, C contours, O water; E meanders on flow rivers; B side by side,
+  Tab: which pane 1-9 and E set
 * Ctrl+S or F12: save the view; Ctrl+Shift+S or M: save the full map; L: save the Level
 
 Files go to ``--out`` (default: the current folder; created with its parents if missing),

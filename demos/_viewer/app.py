@@ -49,6 +49,7 @@ KEYS = (
     ("R", "layer: rivers"),
     ("C", "layer: contours"),
     ("O", "layer: water (off shows the bare relief)"),
+    ("E", "flow rivers: meanders on / off (the active pane)"),
     ("B", "side by side: two river generators, same terrain and seed"),
     ("Tab", "side by side: which pane the number keys set"),
     ("Ctrl+S or F12", "save the view as PNG"),
@@ -191,6 +192,7 @@ class Explorer:
         self._seed_rng = random.Random(opts.seed)  # N gives the same seeds in every session
         self.preset = opts.preset
         self.generators = [opts.rivers, opts.compare or self._other(opts.rivers)]
+        self.meanders = ["none", "none"]      # per pane: how flow rivers' reaches are drawn
         self.split = opts.compare is not None
         self.active = 0
         self.layers = Layers()
@@ -247,8 +249,8 @@ class Explorer:
     def wanted(self) -> list[LevelKey]:
         """The Level of each pane, as the current seed, preset and generators ask."""
         o = self.options
-        return [LevelKey(self.seed, o.size, o.cell_size, self.preset, g)
-                for g in self.generators[:self.panes]]
+        return [LevelKey(self.seed, o.size, o.cell_size, self.preset, g, m)
+                for g, m in zip(self.generators[:self.panes], self.meanders)]
 
     @property
     def busy(self) -> bool:
@@ -392,6 +394,8 @@ class Explorer:
                 self.fit()
         elif k == pygame.K_TAB and self.split:
             self.active = 1 - self.active
+        elif k == pygame.K_e:
+            self.toggle_meanders()
 
     # -- actions --------------------------------------------------------------------------
     def new_seed(self) -> None:
@@ -431,6 +435,14 @@ class Explorer:
             return
         pane = self.active if self.split else 0
         self.generators[pane] = keys[number - 1]
+        self._dirty = True
+
+    def toggle_meanders(self) -> None:
+        """Flow rivers of the active pane: meanders (``'curve'``) on or off."""
+        pane = self.active if self.split else 0
+        self.meanders[pane] = "none" if self.meanders[pane] == "curve" else "curve"
+        if self.generators[pane] != "flow":
+            self._toast("meanders apply to flow rivers (key 1)")
         self._dirty = True
 
     def toggle_layer(self, name: str) -> None:
@@ -531,7 +543,8 @@ class Explorer:
     # -- saving ---------------------------------------------------------------------------
     def _name(self, kind: str, panes) -> str:
         key = panes[0].key
-        gens = "-vs-".join(p.key.generator for p in panes)
+        gens = "-vs-".join(p.key.generator + ("-meanders" if p.key.label != p.key.generator
+                                              else "") for p in panes)
         return f"{kind}_{key.preset}_seed{key.seed}_{gens}"
 
     def _submit_save(self, path: Path, write) -> Path:
@@ -654,9 +667,10 @@ class Explorer:
             if highlight and pane is not None:
                 self._draw_hovered_river(target, i, rect)
             if labels and self.split:
-                gen = self.generators[i]
-                shown = pane.key.generator if pane is not None else gen
-                text = _LABELS.get(shown, shown)
+                key = pane.key if pane is not None else self.wanted()[i]
+                text = _LABELS.get(key.generator, key.generator)
+                if key.label != key.generator:
+                    text += " + meanders"
                 if pane is not None:
                     text += f"  ({len(pane.level.rivers)} rivers)"
                 colour = overlay.ACCENT if (i == self.active and highlight) else overlay.TEXT
@@ -751,7 +765,9 @@ class Explorer:
 
     def _status(self) -> str:
         o = self.options
-        gens = " vs ".join(_LABELS.get(g, g) for g in self.generators[:self.panes])
+        gens = " vs ".join(_LABELS.get(k.generator, k.generator)
+                           + (" + meanders" if k.label != k.generator else "")
+                           for k in self.wanted())
         on = [n for n in ("hillshade", "rivers", "contours", "water") if getattr(self.layers, n)]
         return (f"seed {self.seed} | {self.preset} | {o.size}x{o.size} cells of {o.cell_size:g} m"
                 f" | rivers: {gens} | layers: {', '.join(on) or 'none'} | "

@@ -72,6 +72,13 @@ class LevelKey:
     cell_size: float
     preset: str
     generator: str
+    meanders: str = "none"
+
+    @property
+    def label(self) -> str:
+        """The generator, with its meander source when it draws one."""
+        return self.generator + (f" + {self.meanders} meanders"
+                                 if self.meanders != "none" and self.generator == "flow" else "")
 
     @property
     def terrain(self) -> tuple:
@@ -111,9 +118,12 @@ def _context(key: LevelKey):
     from procgen.level import LevelConfig
     from procgen.pipeline import context
 
+    from dataclasses import replace
+
     ctx = context(seed=key.seed, shape=(key.size, key.size), cell_size=key.cell_size,
                   max_cells=None)
-    return ctx, LevelConfig.from_preset(key.preset)
+    config = LevelConfig.from_preset(key.preset)
+    return ctx, replace(config, rivers=replace(config.rivers, meanders=key.meanders))
 
 
 def contour_mask(height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,7 +281,7 @@ class Builder:
             for name in STAGES:
                 if skip and name in ("terrain", "hydrology"):
                     continue
-                label = f"rivers: {key.generator}" if name == "rivers" else _LABELS.get(name, name)
+                label = f"rivers: {key.label}" if name == "rivers" else _LABELS.get(name, name)
                 stages.append((name, label))
         for i, _ in enumerate(job.keys):
             part = f" ({i + 1}/{len(job.keys)})" if len(job.keys) > 1 else ""

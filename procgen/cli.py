@@ -193,7 +193,7 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                         "(default: the preset's, e.g. 100 for continent)")
     g.add_argument("--meanders", choices=("none", "curve"),
                    help="how flow rivers' reaches are drawn: none (along their D8 cells) or "
-                        "curve (meanders in their valleys) (default: none)")
+                        "curve (meanders in their valleys) (default: curve)")
     g.add_argument("--world", action="store_true", default=None,
                    help="draw a window of the endless world of this seed (landmasses in an "
                         "endless sea; any window matches the same cells of any other)")

@@ -12,7 +12,9 @@ a ``shapes`` and a ``sources`` stream (so that ``count`` no longer moves the sou
 rivers changed once, when they began to run on through lakes instead of ending at them (the
 river that enters a lake carries on from its outlet; carving leaves the lake's surface
 alone), so levels whose flow rivers meet a lake changed there (and their carving and biomes
-with them). The file format did not change for either, only what a seed draws.
+with them), and again when they began to meander by default (``RiversConfig.meanders``;
+files saved before read as ``meanders='none'``, which is what they hold). The file format
+did not change for any of these, only what a seed draws.
 ``tests/data/levels`` pins today's levels.
 
 >>> from procgen import generate_level
@@ -793,6 +795,7 @@ def _upgrade_config(data):
 
     Configs saved before lengths scaled with the cell size have every terrain and rivers key
     but ``reference_cell_size``; their lengths were absolute metres, which None now means.
+    Rivers sections saved before meanders existed drew D8 paths: ``meanders='none'``.
     """
     if not isinstance(data, dict):
         return data
@@ -801,6 +804,9 @@ def _upgrade_config(data):
         part = data.get(section)
         if isinstance(part, dict) and part and "reference_cell_size" not in part:
             data[section] = {**part, "reference_cell_size": None}
+    rivers = data.get("rivers")
+    if isinstance(rivers, dict) and rivers and "meanders" not in rivers:
+        data["rivers"] = {**rivers, "meanders": "none"}
     return data
 
 

@@ -34,12 +34,7 @@ depends only on the seed and the reach, not on the other rivers or their order.
 
 >>> import numpy as np
 >>> from procgen import generate_level
->>> from procgen.rivers import RiversConfig
->>> from procgen.level import LevelConfig
->>> from dataclasses import replace
->>> cfg = LevelConfig.from_preset("lowlands")
->>> cfg = replace(cfg, rivers=replace(cfg.rivers, meanders="curve"))
->>> lv = generate_level(seed=4, shape=128, cell_size=1000.0, config=cfg)
+>>> lv = generate_level(seed=4, shape=128, cell_size=1000.0, preset="lowlands")  # meanders on
 >>> seg = np.diff(np.concatenate([r.path for r in lv.rivers]), axis=0)
 >>> bool(np.mean(np.isclose(np.mod(np.degrees(np.arctan2(seg[:, 0], seg[:, 1])), 45.0), 0.0)) < 0.5)
 True

@@ -98,7 +98,7 @@ class RiversConfig:
     meanders : {'none', 'curve'}
         How the flow generator's reaches are drawn: ``'none'`` along their D8 cells,
         ``'curve'`` as meanders in their valleys (:mod:`procgen.meanders`). Default
-        ``'none'``.
+        ``'curve'``.
 
     Examples
     --------
@@ -119,7 +119,7 @@ class RiversConfig:
     valley_slope: float = 0.03
     carve: bool = True
     reference_cell_size: float | None = 500.0
-    meanders: str = "none"
+    meanders: str = "curve"
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:

@@ -1,10 +1,13 @@
 """The pipeline of named stages: stored levels, streams, the stage cache, the registry.
 
 ``tests/data/levels`` holds levels saved by this package. ``continent_flow`` was saved before
-the pipeline existed, so it pins that same seeds give the same levels across that change; the
+the pipeline existed, so it pins that same seeds give the same levels across that change (its
+flow rivers on their D8 cells, ``meanders='none'``, which its file's config means); the
 shape-generator levels were saved again when the rivers stream was split into shapes and
-sources, and ``archipelago_flow`` when flow rivers began to run on through lakes (see the
-notes in :mod:`procgen.level`). Rewrite them only for a documented change:
+sources, ``archipelago_flow`` when flow rivers began to run on through lakes, and
+``lowlands_meanders`` pins the default, meandering flow rivers; the shape-generator files were
+written again then too, for their config's new ``meanders`` key alone (arrays unchanged; see
+the notes in :mod:`procgen.level`). Rewrite them only for a documented change:
 ``python tests/test_pipeline.py NAME ...``.
 """
 
@@ -20,9 +23,18 @@ from procgen.level import (FORMAT_VERSION, Level, LevelConfig, generate_level, l
                            stage_seed)
 
 LEVELS = Path(__file__).resolve().parent / "data" / "levels"
+
+
+def _d8(preset):
+    """A preset's config with flow rivers on their D8 cells (as before meanders)."""
+    cfg = LevelConfig.from_preset(preset)
+    return replace(cfg, rivers=replace(cfg.rivers, meanders="none"))
+
+
 SPECS = {
-    "continent_flow": dict(seed=2, shape=96, preset="continent"),
-    "archipelago_flow": dict(seed=4, shape=96, preset="archipelago"),
+    "continent_flow": dict(seed=2, shape=96, config=_d8("continent")),
+    "archipelago_flow": dict(seed=4, shape=96, config=_d8("archipelago")),
+    "lowlands_meanders": dict(seed=6, shape=96, preset="lowlands"),
     "islands_walker": dict(seed=12, shape=64, preset="islands", rivers="walker"),
     "lowlands_sine": dict(seed=13, shape=(48, 64), preset="lowlands", rivers="sine"),
     "highlands_downhill": dict(seed=14, shape=48, preset="highlands", rivers="downhill"),

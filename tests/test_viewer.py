@@ -652,17 +652,20 @@ def test_world_cli_errors_are_one_line(args, message, capsys):
 
 
 def test_meanders_key_redraws_flow_rivers_in_the_active_pane(ex):
-    flat = ex.shown[0].level
+    curved = ex.shown[0]
+    assert curved.key.meanders == "curve" and "D8" not in ex._status()
+    assert any(not np.allclose(r.path, np.rint(r.path)) for r in curved.level.rivers)
     key(ex, pygame.K_e)
     ex.wait_idle(60)
-    curved = ex.shown[0]
-    assert curved.key.meanders == "curve" and "meanders" in ex._status()
-    assert len(curved.level.rivers) == len(flat.rivers)
-    assert any(not np.allclose(r.path, np.rint(r.path)) for r in curved.level.rivers)
-    # side by side: the other pane keeps the D8 paths
+    flat = ex.shown[0]
+    assert flat.key.meanders == "none" and "flow (D8 paths)" in ex._status()
+    assert len(curved.level.rivers) == len(flat.level.rivers)
+    assert all(np.allclose(r.path, np.rint(r.path)) for r in flat.level.rivers)
+    key(ex, pygame.K_e)
+    # side by side: meanders in one pane, D8 paths in the other
     key(ex, pygame.K_b)
-    key(ex, pygame.K_1)   # pane 0 flow (with meanders)
     key(ex, pygame.K_TAB)
-    key(ex, pygame.K_1)   # pane 1 flow, no meanders
+    key(ex, pygame.K_1)   # pane 1 flow too
+    key(ex, pygame.K_e)   # ... on its D8 paths
     ex.wait_idle(60)
     assert [p.key.meanders for p in ex.shown] == ["curve", "none"]

@@ -49,7 +49,7 @@ KEYS = (
     ("R", "layer: rivers"),
     ("C", "layer: contours"),
     ("O", "layer: water (off shows the bare relief)"),
-    ("E", "flow rivers: meanders on / off (the active pane)"),
+    ("E", "flow rivers: meanders off / on (the active pane)"),
     ("B", "side by side: two river generators, same terrain and seed"),
     ("Tab", "side by side: which pane the number keys set"),
     ("Ctrl+S or F12", "save the view as PNG"),
@@ -192,7 +192,7 @@ class Explorer:
         self._seed_rng = random.Random(opts.seed)  # N gives the same seeds in every session
         self.preset = opts.preset
         self.generators = [opts.rivers, opts.compare or self._other(opts.rivers)]
-        self.meanders = ["none", "none"]      # per pane: how flow rivers' reaches are drawn
+        self.meanders = ["curve", "curve"]    # per pane: how flow rivers' reaches are drawn
         self.split = opts.compare is not None
         self.active = 0
         self.layers = Layers()
@@ -543,8 +543,7 @@ class Explorer:
     # -- saving ---------------------------------------------------------------------------
     def _name(self, kind: str, panes) -> str:
         key = panes[0].key
-        gens = "-vs-".join(p.key.generator + ("-meanders" if p.key.label != p.key.generator
-                                              else "") for p in panes)
+        gens = "-vs-".join(p.key.generator + ("-d8" if p.key.d8 else "") for p in panes)
         return f"{kind}_{key.preset}_seed{key.seed}_{gens}"
 
     def _submit_save(self, path: Path, write) -> Path:
@@ -669,8 +668,8 @@ class Explorer:
             if labels and self.split:
                 key = pane.key if pane is not None else self.wanted()[i]
                 text = _LABELS.get(key.generator, key.generator)
-                if key.label != key.generator:
-                    text += " + meanders"
+                if key.d8:
+                    text += " (D8 paths)"
                 if pane is not None:
                     text += f"  ({len(pane.level.rivers)} rivers)"
                 colour = overlay.ACCENT if (i == self.active and highlight) else overlay.TEXT
@@ -766,8 +765,7 @@ class Explorer:
     def _status(self) -> str:
         o = self.options
         gens = " vs ".join(_LABELS.get(k.generator, k.generator)
-                           + (" + meanders" if k.label != k.generator else "")
-                           for k in self.wanted())
+                           + (" (D8 paths)" if k.d8 else "") for k in self.wanted())
         on = [n for n in ("hillshade", "rivers", "contours", "water") if getattr(self.layers, n)]
         return (f"seed {self.seed} | {self.preset} | {o.size}x{o.size} cells of {o.cell_size:g} m"
                 f" | rivers: {gens} | layers: {', '.join(on) or 'none'} | "

@@ -72,13 +72,17 @@ class LevelKey:
     cell_size: float
     preset: str
     generator: str
-    meanders: str = "none"
+    meanders: str = "curve"
+
+    @property
+    def d8(self) -> bool:
+        """Flow rivers left on their D8 cells (meanders off)."""
+        return self.generator == "flow" and self.meanders == "none"
 
     @property
     def label(self) -> str:
-        """The generator, with its meander source when it draws one."""
-        return self.generator + (f" + {self.meanders} meanders"
-                                 if self.meanders != "none" and self.generator == "flow" else "")
+        """The generator, noting D8 paths when meanders are off."""
+        return self.generator + (" (D8 paths)" if self.d8 else "")
 
     @property
     def terrain(self) -> tuple:

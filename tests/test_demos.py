@@ -204,3 +204,16 @@ def test_world_mosaic_pastes_regions_that_match_the_whole(tmp_path, capsys):
     assert "every layer matches" in capsys.readouterr().out
     from PIL import Image
     assert Image.open(out).size == (144, 96)
+
+
+def test_meander_compare_writes_both_and_counts_grid_segments(tmp_path, capsys):
+    from demos import meander_compare
+    out = tmp_path / "m.png"
+    assert meander_compare.main(["--size", "128", "--cell-size", "1000", "--window",
+                                 "10,10,60", "--scale", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "D8 paths 100.0%" in text
+    share = float(text.rsplit("meanders ", 1)[1].rstrip("%\n"))
+    assert share < 15.0
+    from PIL import Image
+    assert Image.open(out).size == (2 * 120 + 6, 120)

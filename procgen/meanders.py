@@ -167,20 +167,34 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
         cuts = [i for i in range(1, len(cells) - 1) if (cells[i, 0], cells[i, 1]) in ends]
         bounds = [0, *cuts, len(cells) - 1]
         for a, b in zip(bounds[:-1], bounds[1:]):
-            curve, centre, width = _reach(river, cells, a, b, k, basin, valleys, drainage,
-                                          config, stream, cell_size)
-            reaches.append((k, curve, centre, width))
+            curve, centre = _reach(river, cells, a, b, k, basin, valleys, drainage, config,
+                                   stream, cell_size)
+            reaches.append((k, curve, centre))
     # A curve that crosses itself is drawn along its centreline (one batched test).
-    loops = _self_intersecting([curve for _, curve, _, _ in reaches])
-    pieces = [[np.rint(r.path[:1])] for r in rivers]
-    widths = [[r.width[:1].astype(np.float64)] for r in rivers]
-    for (k, curve, centre, width), loop in zip(reaches, loops):
-        pieces[k].append((centre if loop else curve)[1:])
-        widths[k].append(width[1:])
+    loops = _self_intersecting([curve[0] for _, curve, _ in reaches])
+
+    def assemble(use_curve):
+        pieces = [[np.rint(r.path[:1])] for r in rivers]
+        widths = [[r.width[:1].astype(np.float64)] for r in rivers]
+        for i, (k, curve, centre) in enumerate(reaches):
+            path, width = curve if use_curve[i] else centre
+            pieces[k].append(path[1:])
+            widths[k].append(width[1:])
+        return [np.concatenate(p) for p in pieces], [np.concatenate(w) for w in widths]
+
+    use_curve = ~loops
+    paths, widths = assemble(use_curve)
+    # Two reaches of a river may still cross where they meet: such a river keeps its
+    # centrelines.
+    crossed = _self_intersecting(paths)
+    if crossed.any():
+        owner = np.array([k for k, _, _ in reaches])
+        use_curve &= ~crossed[owner]
+        paths, widths = assemble(use_curve)
     out = []
     for k, river in enumerate(rivers):
-        path = np.concatenate(pieces[k])
-        out.append(River(path=path, width=np.concatenate(widths[k]).astype(np.float32),
+        path = paths[k]
+        out.append(River(path=path, width=widths[k].astype(np.float32),
                          generator=river.generator, discharge=river.discharge,
                          order=river.order, id=river.id))
     return _untangle(out, rivers)
@@ -196,32 +210,36 @@ def _self_intersecting(curves: list) -> np.ndarray:
     return np.asarray(self_intersects(batch), np.bool_).reshape(len(curves))
 
 
-def _reach(river, cells, a, b, k, basin, valleys, drainage, config, stream, cell_size):
-    """One reach, cells[a..b] of ``river``: ``(curve, centreline, widths)``, the two paths
-    sampled alike, ends exact."""
+def _reach(river, cells, a, b, k, basin, valleys, drainage, config, stream, cell_size,
+           source=None):
+    """One reach, cells[a..b] of ``river``: ``((curve, widths), (centreline, widths))``,
+    ends exact; the centreline is the fallback where the curve crosses something."""
     raw = cells[a:b + 1]
     widths = river.width[a:b + 1].astype(np.float64)
     if b - a < 4:
-        straight = raw.astype(np.float64)
-        return straight, straight.copy(), widths
-    length = float(np.hypot(*np.diff(raw, axis=0).T).sum())   # the D8 course, cells
+        straight = (raw.astype(np.float64), widths)
+        return straight, straight
+    centre, width, length = _mk.centreline(raw[:, 0].copy(), raw[:, 1].copy(), widths)
     h = drainage.height
     drop = float(h[raw[0, 0], raw[0, 1]] - h[raw[-1, 0], raw[-1, 1]])
     slope = max(drop, 0.0) / (length * cell_size)
     q = (float(np.median(widths)) / max(config.width_coefficient, 1e-9)) ** 2
-    omega = _omega(float(target_sinuosity(slope, q)))
-    j0 = float(_j0(omega))
+    sinuosity = float(target_sinuosity(slope, q))
     wavelength = max(MIN_WAVELENGTH_CELLS,
                      WAVELENGTH_WIDTHS * float(to_cells(np.median(widths), cell_size)))
+    if length < wavelength:
+        return (centre, width), (centre, width)
     rng = _reach_stream(stream, raw[0], raw[-1])
-    # Enough normal draws for the integration of the longest curve this reach can have (the
-    # smoothed centreline is no longer than the D8 course); the kernel uses a prefix.
+    omega = _omega(sinuosity)
+    j0 = float(_j0(omega))
     steps = int(math.ceil(length / max(j0, 0.2) / (_mk.STEP / _mk.SUB))) + 2
-    noise = rng.standard_normal(steps)
-    wander_phase, phase0 = rng.uniform(0.0, 2.0 * np.pi, 2)
-    return _mk.draw_reach(raw[:, 0].copy(), raw[:, 1].copy(), widths, omega, j0, wavelength,
-                          noise, wander_phase, phase0, valleys.voronoi, valleys.basin,
-                          valleys.water, k, basin)
+    px, py = _mk.sine_profile(length, omega, j0, wavelength, rng.standard_normal(steps),
+                              *rng.uniform(0.0, 2.0 * np.pi, 2))
+    half = int(wavelength / _mk.STEP / 2)
+    curve, _ = _mk.place_profile(centre, length, px, py, half, valleys.voronoi,
+                                 valleys.basin, valleys.water, k, basin)
+    t = np.linspace(0.0, length, len(width))
+    return (curve, np.interp(np.clip(px, 0.0, length), t, width)), (centre, width)
 
 
 def _untangle(meandered: list, original: list) -> list:

@@ -562,58 +562,72 @@ def naive_relax_beds(rows, cols, offsets, z, radius, slope):
 
 
 # --- meanders (procgen/_kernels/meanders.py) ---
-def naive_draw_reach(rows, cols, widths, omega, j0, wavelength, noise, wander_phase, phase0,
-                     voronoi, basin, water, k, basin_id, step=0.5, sub=4):
-    """The meander of one reach, written with whole-array numpy steps."""
+def naive_centreline(rows, cols, widths, step=0.5):
+    """Three moving averages (window 5, narrowing at the ends), sampled every ``step``."""
     p = np.stack([rows, cols], axis=1).astype(np.float64)
     n = len(p)
-    for _ in range(3):                       # moving averages, window narrowing at the ends
-        p = np.array([p[max(0, i - min(i, n - 1 - i, 2)):i + min(i, n - 1 - i, 2) + 1].mean(0)
+    for _ in range(3):
+        p = np.array([p[i - min(i, n - 1 - i, 2):i + min(i, n - 1 - i, 2) + 1].mean(0)
                       for i in range(n)])
     s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
     length = s[-1]
-    m = max(2, int(np.ceil(length / step)) + 1)
-    t = np.linspace(0.0, length, m)
+    t = np.linspace(0.0, length, max(2, int(np.ceil(length / step)) + 1))
     cen = np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], axis=1)
-    width = np.interp(t, np.linspace(0.0, length, n), widths)
-    curve = cen.copy()
-    if omega > 0 and length >= wavelength:
-        arc = length / max(j0, 0.2)
-        ns = int(np.ceil(arc / (step / sub))) + 1
-        h = arc / (ns - 1)
-        si = np.arange(ns - 1) * h
-        drift = np.cumsum(noise[:ns - 1] * 0.15 * np.sqrt(h / wavelength))
-        wander = 1.0 + 0.25 * np.sin(2 * np.pi * si / (3.1 * wavelength) + wander_phase)
-        theta = omega * wander * np.sin(2 * np.pi * si / wavelength + drift + phase0)
-        x = np.concatenate([[0.0], np.cumsum(np.cos(theta) * h)])
-        y = np.concatenate([[0.0], np.cumsum(np.sin(theta) * h)])
-        y = y - y[-1] * x / x[-1]
-        x = x * (length / x[-1])
-        off = np.interp(t, x, y)
-        d = np.array([cen[min(m - 1, i + 1)] - cen[max(0, i - 1)] for i in range(m)])
-        d = d / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
-        normal = np.stack([-d[:, 1], d[:, 0]], axis=1)
-        scale = np.ones(m)
-        half = int(wavelength / step / 2)
+    cen[0], cen[-1] = (rows[0], cols[0]), (rows[-1], cols[-1])
+    return cen, np.interp(t, np.linspace(0.0, length, n), widths), length
 
-        def ok(pt):
-            i, j = int(np.rint(pt[0])), int(np.rint(pt[1]))
-            if not (0 <= i < voronoi.shape[0] and 0 <= j < voronoi.shape[1]):
-                return False
-            return voronoi[i, j] == k and basin[i, j] == basin_id and not water[i, j]
 
-        for factor in (0.75, 0.5, 0.25, 0.0):
-            pts = cen + (off * scale)[:, None] * normal
-            bad = np.array([0 < i < m - 1 and not ok(pts[i]) for i in range(m)])
-            if not bad.any():
-                break
-            scale[bad] = np.minimum(scale[bad], factor)
-            lo = np.array([scale[max(0, i - half):i + half + 1].min() for i in range(m)])
-            scale = np.array([lo[max(0, i - half):i + half + 1].mean() for i in range(m)])
-        curve = cen + (off * scale)[:, None] * normal
-    for q in (curve, cen):
-        q[0], q[-1] = (rows[0], cols[0]), (rows[-1], cols[-1])
-    return curve, cen, width
+def naive_sine_profile(length, omega, j0, wavelength, noise, wander_phase, phase0,
+                       step=0.5, sub=4):
+    """The disturbed sine-generated curve, integrated with whole-array steps."""
+    arc = length / max(j0, 0.2)
+    ns = int(np.ceil(arc / (step / sub))) + 1
+    h = arc / (ns - 1)
+    si = np.arange(ns - 1) * h
+    drift = np.cumsum(noise[:ns - 1] * 0.15 * np.sqrt(h / wavelength))
+    wander = 1.0 + 0.25 * np.sin(2 * np.pi * si / (3.1 * wavelength) + wander_phase)
+    theta = omega * wander * np.sin(2 * np.pi * si / wavelength + drift + phase0)
+    x = np.concatenate([[0.0], np.cumsum(np.cos(theta) * h)])
+    y = np.concatenate([[0.0], np.cumsum(np.sin(theta) * h)])
+    y = y - y[-1] * x / x[-1]
+    x = x * (length / x[-1])
+    keep = list(range(0, ns, sub))
+    if keep[-1] != ns - 1:
+        keep.append(ns - 1)
+    return x[keep], y[keep]
+
+
+def naive_place_profile(cen, length, px, py, half, voronoi, basin, water, k, basin_id):
+    """Every profile point moved along the interpolated normal, shrunk where it leaves the
+    valley (one point at a time)."""
+    m, q = len(cen), len(px)
+    t = np.linspace(0.0, length, m)
+    d = np.array([cen[min(m - 1, i + 1)] - cen[max(0, i - 1)] for i in range(m)])
+    d = d / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
+    x = np.clip(px, 0.0, length)
+    base = np.stack([np.interp(x, t, cen[:, 0]), np.interp(x, t, cen[:, 1])], axis=1)
+    u = np.stack([np.interp(x, t, -d[:, 1]), np.interp(x, t, d[:, 0])], axis=1)
+    u = u / np.maximum(np.hypot(u[:, 0], u[:, 1]), 1e-12)[:, None]
+
+    def ok(pt):
+        i, j = int(np.rint(pt[0])), int(np.rint(pt[1]))
+        if not (0 <= i < voronoi.shape[0] and 0 <= j < voronoi.shape[1]):
+            return False
+        return voronoi[i, j] == k and basin[i, j] == basin_id and not water[i, j]
+
+    scale = np.ones(q)
+    for factor in (0.75, 0.5, 0.25, 0.0):
+        pts = base + (py * scale)[:, None] * u
+        bad = np.array([0 < j < q - 1 and not ok(pts[j]) for j in range(q)])
+        if not bad.any():
+            break
+        scale[bad] = np.minimum(scale[bad], factor)
+        lo = np.array([scale[max(0, j - half):j + half + 1].min() for j in range(q)])
+        scale = np.array([lo[max(0, j - half):j + half + 1].mean() for j in range(q)])
+    curve = base + (py * scale)[:, None] * u
+    for p in (curve, base):
+        p[0], p[-1] = cen[0], cen[-1]
+    return curve, base
 
 
 # --- walkers and paths (procgen/_kernels/walkers.py, paths.py) ---

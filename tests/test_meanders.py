@@ -122,24 +122,32 @@ def test_an_unknown_meander_source_lists_the_available_ones():
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_draw_reach_matches_its_naive_twin(seed):
-    from procgen._kernels.meanders import draw_reach
+def test_meander_kernels_match_their_naive_twins(seed):
+    from procgen._kernels import meanders as mk
     from tests import naive
     rng = np.random.default_rng(seed)
     # a D8 walk and a valley map around it: Voronoi owner 0 in a band, another river beyond
     steps = rng.integers(-1, 2, (40, 2))
     steps[:, 1] = 1
-    cells = np.cumsum(np.vstack([[20, 2], steps]), axis=0)
+    cells = np.cumsum(np.vstack([[20, 2], steps]), axis=0).astype(np.int64)
+    widths = np.linspace(5.0, 40.0, len(cells))
+    got = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths)
+    want = naive.naive_centreline(cells[:, 0], cells[:, 1], widths)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
+    cen, _, length = got
+    args = (length, 1.2, 0.6711, 10.0, rng.standard_normal(2000), 0.3, 1.7)
+    px, py = mk.sine_profile(*args)
+    for g, w in zip((px, py), naive.naive_sine_profile(*args)):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
     voronoi = np.zeros((48, 48), np.int64)
     voronoi[:, 40:] = 1
     basin = np.full((48, 48), 7, np.int64)
     water = np.zeros((48, 48), bool)
-    water[30:34, 10:14] = True
-    widths = np.linspace(5.0, 40.0, len(cells))
-    args = (cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64), widths, 1.2,
-            0.6711, 10.0, rng.standard_normal(2000), 0.3, 1.7, voronoi, basin, water, 0, 7)
-    got = draw_reach(*args)
-    want = naive.naive_draw_reach(*args)
+    water[18:24, 10:14] = True
+    args = (cen, length, px, py, 10, voronoi, basin, water, 0, 7)
+    got = mk.place_profile(*args)
+    want = naive.naive_place_profile(*args)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
     assert not np.allclose(got[0], got[1])            # it does meander

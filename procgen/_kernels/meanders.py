@@ -1,8 +1,10 @@
-"""The meander of one reach: centreline, sine-generated offsets, the valley's limits.
+"""The meander of one reach: its centreline, a lateral profile, and the valley's limits.
 
-``draw_reach`` does for one reach everything :mod:`procgen.meanders` describes, given the
-random numbers it needs (drawn by the caller from the reach's own stream), so a level's few
-hundred reaches cost a few milliseconds instead of a Python loop each.
+For one reach, :func:`centreline` smooths its cells, :func:`sine_profile` draws a
+sine-generated profile (or a caller supplies another, e.g. a learned shape) and
+:func:`place_profile` lays it along the centreline within the valley, given the random
+numbers they need (drawn by the caller from the reach's own stream): a level's few hundred
+reaches cost a few milliseconds instead of a Python loop each.
 """
 
 import numpy as np
@@ -65,16 +67,9 @@ def _shrink_window(scale, half):
 
 
 @njit(cache=True)
-def draw_reach(rows, cols, widths, omega, j0, wavelength, noise, wander_phase, phase0,
-               voronoi, basin, water, k, basin_id):
-    """The reach through cells ``(rows, cols)`` (widths per cell, metres) as a meander.
-
-    omega : largest angle (rad) of the sine-generated curve; j0 : J0(omega); wavelength in
-    cells; noise : standard normal draws (at least as many as the integration's sub-steps);
-    wander_phase, phase0 : uniform phases. voronoi, basin, water : the valley grids; k the
-    river's index, basin_id its outlet's. Returns ``(curve, centre, width)``: (M, 2), (M, 2)
-    and (M,), the curve and its centreline sampled alike every STEP cells, ends exact.
-    """
+def centreline(rows, cols, widths):
+    """The reach through cells ``(rows, cols)`` smoothed and sampled every STEP cells:
+    ``(centre (M, 2), width (M,), length)``, its ends exactly the first and last cell."""
     pr, pc = _smooth(rows, cols, 3, 2)
     n = pr.shape[0]
     s = np.zeros(n)
@@ -86,61 +81,98 @@ def draw_reach(rows, cols, widths, omega, j0, wavelength, noise, wander_phase, p
     cen = np.empty((m, 2))
     cen[:, 0] = np.interp(t, s, pr)
     cen[:, 1] = np.interp(t, s, pc)
-    width = np.interp(t, np.linspace(0.0, length, n), widths)
-    curve = cen.copy()
-    if omega > 0.0 and length >= wavelength:
-        ds = STEP / SUB
-        arc = length / max(j0, 0.2)
-        ns = np.int64(np.ceil(arc / ds)) + 1
-        h = arc / (ns - 1)
-        x = np.zeros(ns)
-        y = np.zeros(ns)
-        drift = 0.0
-        scale_noise = np.sqrt(h / wavelength)
-        for i in range(ns - 1):
-            si = i * h
-            drift += noise[i] * 0.15 * scale_noise
-            wander = 1.0 + 0.25 * np.sin(2.0 * np.pi * si / (3.1 * wavelength) + wander_phase)
-            theta = omega * wander * np.sin(2.0 * np.pi * si / wavelength + drift + phase0)
-            x[i + 1] = x[i] + np.cos(theta) * h
-            y[i + 1] = y[i] + np.sin(theta) * h
-        # Bring the far end back onto the line and stretch x onto [0, length].
-        xe, ye = x[ns - 1], y[ns - 1]
-        for i in range(ns):
-            y[i] -= ye * x[i] / xe
-            x[i] *= length / xe
-        off = np.interp(t, x, y)
-        # Unit normals of the centreline, left of the direction of travel.
-        nr = np.empty(m)
-        nc = np.empty(m)
-        for i in range(m):
-            a, b = max(0, i - 1), min(m - 1, i + 1)
-            dr = cen[b, 0] - cen[a, 0]
-            dc = cen[b, 1] - cen[a, 1]
-            norm = max(np.hypot(dr, dc), 1e-12)
-            nr[i] = -dc / norm
-            nc[i] = dr / norm
-        scale = np.ones(m)
-        half = np.int64(wavelength / STEP / 2)
-        for factor in _FACTORS:
-            bad = np.zeros(m, np.bool_)
-            any_bad = False
-            for i in range(1, m - 1):
-                r = cen[i, 0] + off[i] * scale[i] * nr[i]
-                c = cen[i, 1] + off[i] * scale[i] * nc[i]
-                if not _allowed(r, c, k, basin_id, voronoi, basin, water):
-                    bad[i] = True
-                    any_bad = True
-            if not any_bad:
-                break
-            for i in range(m):
-                if bad[i]:
-                    scale[i] = min(scale[i], factor)
-            scale = _shrink_window(scale, half)
-        for i in range(m):
-            curve[i, 0] = cen[i, 0] + off[i] * scale[i] * nr[i]
-            curve[i, 1] = cen[i, 1] + off[i] * scale[i] * nc[i]
-    for p in (curve, cen):
-        p[0, 0], p[0, 1] = rows[0], cols[0]
-        p[m - 1, 0], p[m - 1, 1] = rows[n - 1], cols[n - 1]
-    return curve, cen, width
+    cen[0, 0], cen[0, 1] = rows[0], cols[0]
+    cen[m - 1, 0], cen[m - 1, 1] = rows[n - 1], cols[n - 1]
+    return cen, np.interp(t, np.linspace(0.0, length, n), widths), length
+
+
+@njit(cache=True)
+def sine_profile(length, omega, j0, wavelength, noise, wander_phase, phase0):
+    """A disturbed sine-generated curve along a line of ``length`` cells: points
+    ``(x, y)`` (x along the line from 0 to length, y to its left) about every STEP cells of
+    the curve, both ends on the line.
+
+    omega : largest angle (rad); j0 : J0(omega); wavelength in cells; noise : standard
+    normal draws, at least one per integration sub-step; wander_phase, phase0 : phases.
+    """
+    ds = STEP / SUB
+    arc = length / max(j0, 0.2)
+    ns = np.int64(np.ceil(arc / ds)) + 1
+    h = arc / (ns - 1)
+    x = np.zeros(ns)
+    y = np.zeros(ns)
+    drift = 0.0
+    scale_noise = np.sqrt(h / wavelength)
+    for i in range(ns - 1):
+        si = i * h
+        drift += noise[i] * 0.15 * scale_noise
+        wander = 1.0 + 0.25 * np.sin(2.0 * np.pi * si / (3.1 * wavelength) + wander_phase)
+        theta = omega * wander * np.sin(2.0 * np.pi * si / wavelength + drift + phase0)
+        x[i + 1] = x[i] + np.cos(theta) * h
+        y[i + 1] = y[i] + np.sin(theta) * h
+    # Bring the far end back onto the line and stretch x onto [0, length].
+    xe, ye = x[ns - 1], y[ns - 1]
+    for i in range(ns):
+        y[i] -= ye * x[i] / xe
+        x[i] *= length / xe
+    keep = np.arange(0, ns, SUB)
+    if keep[-1] != ns - 1:
+        keep = np.append(keep, ns - 1)
+    return x[keep], y[keep]
+
+
+@njit(cache=True)
+def place_profile(cen, length, px, py, half, voronoi, basin, water, k, basin_id):
+    """Lay a profile along a centreline: point j is the centreline at arc ``px[j]`` moved
+    ``py[j]`` to its left; ``(curve (Q, 2), centre (Q, 2))``, the centre the unmoved points.
+
+    Where a point would leave its valley (``voronoi[r, c] != k``, another basin, water) the
+    offset shrinks there, by steps, and smoothly over ``half`` points around it.
+    """
+    m = cen.shape[0]
+    q = px.shape[0]
+    t = np.linspace(0.0, length, m)
+    # Unit normals of the centreline, left of the direction of travel.
+    nr = np.empty(m)
+    nc = np.empty(m)
+    for i in range(m):
+        a, b = max(0, i - 1), min(m - 1, i + 1)
+        dr = cen[b, 0] - cen[a, 0]
+        dc = cen[b, 1] - cen[a, 1]
+        norm = max(np.hypot(dr, dc), 1e-12)
+        nr[i] = -dc / norm
+        nc[i] = dr / norm
+    x = np.minimum(np.maximum(px, 0.0), length)
+    base = np.empty((q, 2))
+    base[:, 0] = np.interp(x, t, cen[:, 0])
+    base[:, 1] = np.interp(x, t, cen[:, 1])
+    ur = np.interp(x, t, nr)
+    uc = np.interp(x, t, nc)
+    for j in range(q):
+        norm = max(np.hypot(ur[j], uc[j]), 1e-12)
+        ur[j] /= norm
+        uc[j] /= norm
+    scale = np.ones(q)
+    for factor in _FACTORS:
+        bad = np.zeros(q, np.bool_)
+        any_bad = False
+        for j in range(1, q - 1):
+            r = base[j, 0] + py[j] * scale[j] * ur[j]
+            c = base[j, 1] + py[j] * scale[j] * uc[j]
+            if not _allowed(r, c, k, basin_id, voronoi, basin, water):
+                bad[j] = True
+                any_bad = True
+        if not any_bad:
+            break
+        for j in range(q):
+            if bad[j]:
+                scale[j] = min(scale[j], factor)
+        scale = _shrink_window(scale, half)
+    curve = np.empty((q, 2))
+    for j in range(q):
+        curve[j, 0] = base[j, 0] + py[j] * scale[j] * ur[j]
+        curve[j, 1] = base[j, 1] + py[j] * scale[j] * uc[j]
+    for p in (curve, base):
+        p[0, 0], p[0, 1] = cen[0, 0], cen[0, 1]
+        p[q - 1, 0], p[q - 1, 1] = cen[m - 1, 0], cen[m - 1, 1]
+    return curve, base

@@ -1,7 +1,8 @@
 """Flow rivers before and after meanders: the same level on its D8 paths and meandering.
 
 ``python -m demos.meander_compare --out meanders.png`` generates one level twice (``meanders``
-``'none'`` and ``'curve'``; terrain, network and seed the same), crops the same window of both,
+``'none'`` and ``--source``, default ``'curve'``; terrain, network and seed the same), crops
+the same window of both,
 enlarges it so single cells show, and writes them side by side (left: D8 paths, right:
 meanders), printing the share of drawn river segments that lie on the grid's eight
 directions in each. The README's picture is ``python -m demos.meander_compare --out
@@ -46,6 +47,8 @@ def main(argv=None) -> int:
     p.add_argument("--window", default="128,80,150", metavar="ROW,COL,SIDE",
                    help="the crop shown, in cells")
     p.add_argument("--scale", type=int, default=3, help="pixels per cell in the picture")
+    p.add_argument("--source", default="curve", metavar="MEANDERS",
+                   help="the right panel's meander source: curve or learned:NAME")
     p.add_argument("--out", default="meanders.png", metavar="PNG")
     args = p.parse_args(argv)
     try:
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
         levels = [generate_level(seed=args.seed, shape=args.size, cell_size=args.cell_size,
                                  config=replace(config, rivers=replace(config.rivers,
                                                                        meanders=m)))
-                  for m in ("none", "curve")]
+                  for m in ("none", args.source)]
     except (ValueError, TypeError) as exc:
         return _cli.error(p.name, exc)
     window = (slice(row, row + side), slice(col, col + side))

@@ -191,9 +191,10 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                         "reference 500 m per cell (it scales with --cell-size, so the "
                         "network keeps its shape in cells); lower gives more rivers "
                         "(default: the preset's, e.g. 100 for continent)")
-    g.add_argument("--meanders", choices=("none", "curve"),
-                   help="how flow rivers' reaches are drawn: none (along their D8 cells) or "
-                        "curve (meanders in their valleys) (default: curve)")
+    g.add_argument("--meanders", metavar="SOURCE",
+                   help="how flow rivers' reaches are drawn: none (along their D8 cells), "
+                        "curve (sine-generated meanders in their valleys) or learned:NAME "
+                        "(a learned model's shapes, e.g. learned:ar) (default: curve)")
     g.add_argument("--world", action="store_true", default=None,
                    help="draw a window of the endless world of this seed (landmasses in an "
                         "endless sea; any window matches the same cells of any other)")
@@ -472,7 +473,10 @@ def _plan(args) -> _Plan:
         if generator.name != "flow":
             raise ValueError(f"--meanders applies to --rivers flow only, not --rivers "
                              f"{generator.name}")
-        config = replace(config, rivers=replace(config.rivers, meanders=args.meanders))
+        with _as_option("--meanders", "meanders"):
+            config = replace(config, rivers=replace(config.rivers, meanders=args.meanders))
+            from .meanders import source_of
+            source_of(config.rivers)          # a plug-in's weights, before any work
     if args.sea_level is not None:
         with _as_option("--sea-level", "sea_threshold"):
             config = replace(config, terrain=replace(config.terrain,

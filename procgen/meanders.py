@@ -42,19 +42,21 @@ True
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
+import warnings
 
 import numpy as np
 
 from ._kernels import meanders as _mk
 from ._kernels.raster import polyline_cells
 from ._units import cells as to_cells
-from .paths import self_intersects
+from .paths import resample, self_intersects
 from .river import River
 from .rivers import MEANDERS  # noqa: F401 - the sources this module draws, re-exported
 
-__all__ = ["MEANDERS", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS", "target_sinuosity",
-           "meander"]
+__all__ = ["MEANDERS", "SOURCES_GROUP", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS",
+           "target_sinuosity", "sources", "source_of", "meander"]
 #: Highest sinuosity a reach is given (a very gentle, large river).
 MAX_SINUOSITY = 1.9
 #: Shortest meander wavelength drawn, in cells: shorter ones the grid cannot show.
@@ -129,11 +131,11 @@ def _reach_ends(rivers) -> set:
     return ends
 
 
-def _reach_stream(seq: np.random.SeedSequence, a, b) -> np.random.Generator:
+def _reach_seq(seq: np.random.SeedSequence, a, b) -> np.random.SeedSequence:
+    """The reach's own stream: a child of the meander stream keyed by its end cells."""
     key = (int(a[0]) << 32 | int(a[1]), int(b[0]) << 32 | int(b[1]))
-    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *key),
-                                   pool_size=seq.pool_size)
-    return np.random.Generator(np.random.PCG64(child))
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *key),
+                                  pool_size=seq.pool_size)
 
 
 def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -> list:
@@ -155,21 +157,17 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
         The same rivers (same ends, junctions, order, discharge and Strahler order) on
         denser float paths; widths interpolated along them.
     """
-    if config.meanders == "none" or not rivers:
+    source = source_of(config)
+    if source == "none" or not rivers:
         return rivers
     valleys = _Valleys(rivers, drainage)
     ends = _reach_ends(rivers)
-    cell_size = drainage.cell_size
-    reaches = []          # (river, curve, centreline, width)
-    for k, river in enumerate(rivers):
-        cells = np.rint(river.path).astype(np.int64)
-        basin = int(valleys.basin[cells[-2, 0], cells[-2, 1]]) if len(cells) > 1 else -1
-        cuts = [i for i in range(1, len(cells) - 1) if (cells[i, 0], cells[i, 1]) in ends]
-        bounds = [0, *cuts, len(cells) - 1]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            curve, centre = _reach(river, cells, a, b, k, basin, valleys, drainage, config,
-                                   stream, cell_size)
-            reaches.append((k, curve, centre))
+    reaches = [_Reach(river, k, cells, a, b, valleys, drainage, config, stream)
+               for k, river, cells, a, b in _split(rivers, ends)]
+    drawn = [r for r in reaches if r.meanders]
+    for r, (px, py) in zip(drawn, _profiles(source, drawn, drainage.cell_size)):
+        r.place(px, py, valleys)
+    reaches = [(r.k, r.curve, r.centre) for r in reaches]
     # A curve that crosses itself is drawn along its centreline (one batched test).
     loops = _self_intersecting([curve[0] for _, curve, _ in reaches])
 
@@ -210,36 +208,119 @@ def _self_intersecting(curves: list) -> np.ndarray:
     return np.asarray(self_intersects(batch), np.bool_).reshape(len(curves))
 
 
-def _reach(river, cells, a, b, k, basin, valleys, drainage, config, stream, cell_size,
-           source=None):
-    """One reach, cells[a..b] of ``river``: ``((curve, widths), (centreline, widths))``,
-    ends exact; the centreline is the fallback where the curve crosses something."""
-    raw = cells[a:b + 1]
-    widths = river.width[a:b + 1].astype(np.float64)
-    if b - a < 4:
-        straight = (raw.astype(np.float64), widths)
-        return straight, straight
-    centre, width, length = _mk.centreline(raw[:, 0].copy(), raw[:, 1].copy(), widths)
-    h = drainage.height
-    drop = float(h[raw[0, 0], raw[0, 1]] - h[raw[-1, 0], raw[-1, 1]])
-    slope = max(drop, 0.0) / (length * cell_size)
-    q = (float(np.median(widths)) / max(config.width_coefficient, 1e-9)) ** 2
-    sinuosity = float(target_sinuosity(slope, q))
-    wavelength = max(MIN_WAVELENGTH_CELLS,
-                     WAVELENGTH_WIDTHS * float(to_cells(np.median(widths), cell_size)))
-    if length < wavelength:
-        return (centre, width), (centre, width)
-    rng = _reach_stream(stream, raw[0], raw[-1])
-    omega = _omega(sinuosity)
-    j0 = float(_j0(omega))
-    steps = int(math.ceil(length / max(j0, 0.2) / (_mk.STEP / _mk.SUB))) + 2
-    px, py = _mk.sine_profile(length, omega, j0, wavelength, rng.standard_normal(steps),
-                              *rng.uniform(0.0, 2.0 * np.pi, 2))
-    half = int(wavelength / _mk.STEP / 2)
-    curve, _ = _mk.place_profile(centre, length, px, py, half, valleys.voronoi,
-                                 valleys.basin, valleys.water, k, basin)
-    t = np.linspace(0.0, length, len(width))
-    return (curve, np.interp(np.clip(px, 0.0, length), t, width)), (centre, width)
+def _split(rivers, ends):
+    """``(k, river, cells, a, b)`` of every reach: cells[a..b] of river k, between two of
+    the network's ends (sources, mouths, junctions)."""
+    for k, river in enumerate(rivers):
+        cells = np.rint(river.path).astype(np.int64)
+        cuts = [i for i in range(1, len(cells) - 1) if (cells[i, 0], cells[i, 1]) in ends]
+        bounds = [0, *cuts, len(cells) - 1]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield k, river, cells, a, b
+
+
+class _Reach:
+    """One reach: its centreline and, once placed, its curve (each ``(path, widths)``)."""
+
+    def __init__(self, river, k, cells, a, b, valleys, drainage, config, stream):
+        raw = cells[a:b + 1]
+        widths = river.width[a:b + 1].astype(np.float64)
+        self.k, self.raw = k, raw
+        self.basin = int(valleys.basin[cells[-2, 0], cells[-2, 1]]) if len(cells) > 1 else -1
+        self.meanders = False
+        if b - a < 4:
+            self.centre = self.curve = (raw.astype(np.float64), widths)
+            return
+        centre, width, length = _mk.centreline(raw[:, 0].copy(), raw[:, 1].copy(), widths)
+        self.centre = self.curve = (centre, width)
+        self.length = length
+        h = drainage.height
+        drop = float(h[raw[0, 0], raw[0, 1]] - h[raw[-1, 0], raw[-1, 1]])
+        slope = max(drop, 0.0) / (length * drainage.cell_size)
+        q = (float(np.median(widths)) / max(config.width_coefficient, 1e-9)) ** 2
+        self.sinuosity = float(target_sinuosity(slope, q))
+        self.wavelength = max(MIN_WAVELENGTH_CELLS, WAVELENGTH_WIDTHS * float(
+            to_cells(np.median(widths), drainage.cell_size)))
+        self.meanders = length >= self.wavelength
+        self.stream = _reach_seq(stream, raw[0], raw[-1])
+
+    def place(self, px, py, valleys) -> None:
+        """Lay the profile ``(px, py)`` (cells along and to the left of the centreline)."""
+        centre, width = self.centre
+        half = int(self.wavelength / _mk.STEP / 2)
+        curve, _ = _mk.place_profile(centre, self.length, np.ascontiguousarray(px, np.float64),
+                                     np.ascontiguousarray(py, np.float64), half,
+                                     valleys.voronoi, valleys.basin, valleys.water, self.k,
+                                     self.basin)
+        t = np.linspace(0.0, self.length, len(width))
+        self.curve = (curve, np.interp(np.clip(px, 0.0, self.length), t, width))
+
+
+def _profiles(source, reaches, cell_size):
+    """The lateral profile of each reach: a sine-generated curve (``'curve'``) from the
+    reach's own stream, or a plug-in's shapes, asked for all reaches at once."""
+    if source == "curve":
+        out = []
+        for r in reaches:
+            rng = np.random.Generator(np.random.PCG64(r.stream))
+            omega = _omega(r.sinuosity)
+            j0 = float(_j0(omega))
+            steps = int(math.ceil(r.length / max(j0, 0.2) / (_mk.STEP / _mk.SUB))) + 2
+            out.append(_mk.sine_profile(r.length, omega, j0, r.wavelength,
+                                        rng.standard_normal(steps),
+                                        *rng.uniform(0.0, 2.0 * np.pi, 2)))
+        return out
+    if not reaches:
+        return []
+    shapes = source.shapes(np.array([r.sinuosity for r in reaches]),
+                           np.array([r.length * cell_size / 1000.0 for r in reaches]),
+                           [r.stream for r in reaches])
+    out = []
+    for r, shape in zip(reaches, shapes):
+        shape = np.asarray(shape, np.float64)
+        # Points about every STEP cells along the shape, in cells of this reach.
+        arc = float(np.hypot(*np.diff(shape, axis=0).T).sum()) * r.length
+        dense = resample(shape, max(len(shape), int(math.ceil(arc / _mk.STEP)) + 1))
+        out.append((dense[:, 0] * r.length, dense[:, 1] * r.length))
+    return out
+
+
+#: Entry-point group of meander-source plug-ins: the entry named PREFIX is a callable taking
+#: NAME and returning an object with ``name`` and ``shapes(sinuosity, length_km, streams)``
+#: (one canonical shape per reach, from (0, 0) to (1, 0), drawn from that reach's
+#: SeedSequence). ``learned`` registers ``learned``.
+SOURCES_GROUP = "procgen.meander_sources"
+
+
+def sources() -> list[str]:
+    """Every meander source this installation offers: ``'none'``, ``'curve'`` and
+    ``'PREFIX:NAME'`` for each plug-in prefix."""
+    return [*MEANDERS, *(f"{ep.name}:NAME" for ep in
+                         importlib.metadata.entry_points(group=SOURCES_GROUP))]
+
+
+def source_of(config):
+    """``'none'``, ``'curve'`` or a plug-in's source object, as the rivers config asks; a
+    plug-in that cannot be loaded is an error unless ``config.meanders_fallback`` names
+    another."""
+    spec = config.meanders
+    if spec in MEANDERS:
+        return spec
+    prefix, _, name = spec.partition(":")
+    found = [ep for ep in importlib.metadata.entry_points(group=SOURCES_GROUP)
+             if ep.name == prefix]
+    try:
+        if not found:
+            raise LookupError(f"no meander source plug-in {prefix!r} is installed; the "
+                              f"sources here are {', '.join(map(repr, sources()))}")
+        return found[0].load()(name)
+    except (LookupError, ImportError, OSError, ValueError) as exc:
+        if config.meanders_fallback is None:
+            raise ValueError(f"meanders={spec!r}: {exc} (set meanders_fallback='curve' to "
+                             f"draw sine-generated meanders instead)") from None
+        warnings.warn(f"meanders={spec!r} is not available ({exc}); drawing "
+                      f"{config.meanders_fallback!r} as meanders_fallback asks", stacklevel=3)
+        return config.meanders_fallback
 
 
 def _untangle(meandered: list, original: list) -> list:

@@ -50,8 +50,16 @@ __all__ = ["MEANDERS", "RiverGenerator", "RiversConfig", "channel_depth", "FlowR
 
 
 #: How flow rivers' reaches are drawn (:mod:`procgen.meanders`): ``'none'`` keeps the D8
-#: paths; ``'curve'`` draws sine-generated meanders.
+#: paths; ``'curve'`` draws sine-generated meanders; a plug-in's ``'PREFIX:NAME'`` (e.g.
+#: ``'learned:ar'``) draws shapes of its own.
 MEANDERS = ("none", "curve")
+
+
+def _plugin_spec(spec: str) -> bool:
+    """Whether ``spec`` reads ``'PREFIX:NAME'`` with two plain names."""
+    from ._validate import PLAIN_NAME
+    prefix, _, name = spec.partition(":")
+    return bool(name) and bool(PLAIN_NAME.fullmatch(prefix)) and bool(PLAIN_NAME.fullmatch(name))
 
 
 @dataclass(frozen=True)
@@ -95,10 +103,15 @@ class RiversConfig:
     reference_cell_size : float or None
         Cell size in metres at which ``min_area_km2`` and ``min_length_km`` hold, in
         (0, 1e6]. Default 500. None: they are absolute, whatever the cell size.
-    meanders : {'none', 'curve'}
+    meanders : str
         How the flow generator's reaches are drawn: ``'none'`` along their D8 cells,
-        ``'curve'`` as meanders in their valleys (:mod:`procgen.meanders`). Default
-        ``'curve'``.
+        ``'curve'`` as sine-generated meanders in their valleys (:mod:`procgen.meanders`),
+        or ``'PREFIX:NAME'``, shapes from a plug-in of the entry-point group
+        ``procgen.meander_sources`` (``'learned:ar'``: the learned model ``ar``, through
+        the torch-free runtime). Default ``'curve'``.
+    meanders_fallback : {None, 'curve', 'none'}
+        What to draw when a plug-in meander source cannot be loaded (no weights, no
+        runtime): None (default) makes that an error.
 
     Examples
     --------
@@ -120,6 +133,7 @@ class RiversConfig:
     carve: bool = True
     reference_cell_size: float | None = 500.0
     meanders: str = "curve"
+    meanders_fallback: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:
@@ -135,9 +149,14 @@ class RiversConfig:
         if self.reference_cell_size is not None:
             check_float("reference_cell_size", self.reference_cell_size, lo=0.0, hi=1e6,
                         lo_open=True)
-        if self.meanders not in MEANDERS:
-            raise ValueError(f"meanders must be one of {', '.join(map(repr, MEANDERS))}, got "
+        if not isinstance(self.meanders, str) or (
+                self.meanders not in MEANDERS and not _plugin_spec(self.meanders)):
+            raise ValueError(f"meanders must be one of {', '.join(map(repr, MEANDERS))} or "
+                             f"'PREFIX:NAME' (a plug-in, e.g. 'learned:ar'), got "
                              f"{self.meanders!r}")
+        if self.meanders_fallback not in (None, *MEANDERS):
+            raise ValueError(f"meanders_fallback must be None, 'curve' or 'none', got "
+                             f"{self.meanders_fallback!r}")
 
     def _unit(self, cell_size: float) -> float:
         cell_size = check_cell_size(cell_size)

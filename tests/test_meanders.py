@@ -116,9 +116,21 @@ def test_sinuosity_falls_with_slope_and_with_discharge_at_one_slope():
 
 
 def test_an_unknown_meander_source_lists_the_available_ones():
-    with pytest.raises(ValueError, match=r"meanders must be one of 'none', 'curve', got 'wiggly'"):
+    with pytest.raises(ValueError, match=r"meanders must be one of 'none', 'curve' or "
+                                         r"'PREFIX:NAME' .*, got 'wiggly'"):
         RiversConfig(meanders="wiggly")
     assert MEANDERS == ("none", "curve")
+    cfg = config("lowlands", "nosuch:thing")
+    with pytest.raises(ValueError, match=r"meanders='nosuch:thing': no meander source plug-in "
+                                         r"'nosuch' is installed; the sources here are "
+                                         r"'none', 'curve'"):
+        generate_level(seed=1, shape=64, cell_size=2000.0, config=cfg)
+    # a fallback is used only when asked for, and said
+    cfg = replace(cfg, rivers=replace(cfg.rivers, meanders_fallback="curve"))
+    with pytest.warns(UserWarning, match="drawing 'curve' as meanders_fallback asks"):
+        lv = generate_level(seed=1, shape=64, cell_size=2000.0, config=cfg)
+    same = generate_level(seed=1, shape=64, cell_size=2000.0, config=config("lowlands"))
+    assert [r.path.tolist() for r in lv.rivers] == [r.path.tolist() for r in same.rivers]
 
 
 @pytest.mark.parametrize("seed", range(5))

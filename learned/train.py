@@ -376,6 +376,13 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
     # the card describes the weights: both new or both old
     atomic_write_many([(out / f"{name}.pt", weights.getvalue(), "out"),
                        (out / f"{name}.json", (json.dumps(card, indent=2) + "\n").encode(), "out")])
+    from . import runtime
+    if name in runtime.FAMILIES:
+        # The torch-free runtime's files too (NAME.npz, the card's runtime section), so the
+        # new weights are what `rivers="learned:NAME"` runs.
+        from .export import export
+        export(name, root=out)
+        card = json.loads((out / f"{name}.json").read_text())   # with its runtime section
     return card
 
 

@@ -7,7 +7,8 @@ torch = pytest.importorskip("torch")
 
 from procgen import generate_level  # noqa: E402
 from procgen.rivers import RiverGenerator, get_generator  # noqa: E402
-from learned import pretrained  # noqa: E402
+from learned import pretrained, runtime  # noqa: E402
+from learned.export import export  # noqa: E402
 from learned.data import turns_to_canonical  # noqa: E402
 from learned.placement import LearnedRivers, river_generator  # noqa: E402
 
@@ -17,10 +18,13 @@ from .test_rivers import assert_rivers_flow_downhill  # noqa: E402
 
 @pytest.fixture
 def tiny_root(tmp_path, monkeypatch):
-    """Point learned.pretrained at a folder holding small untrained models."""
-    save_tiny(tmp_path, "flow")
-    save_tiny(tmp_path, "ar")
+    """Point learned.pretrained and learned.runtime at a folder holding small untrained
+    models, exported to the runtime's files (what ``learned:NAME`` loads)."""
+    for name in ("flow", "ar"):
+        save_tiny(tmp_path, name)
+        export(name, root=tmp_path)
     monkeypatch.setattr(pretrained, "ROOT", tmp_path)
+    monkeypatch.setattr(runtime, "ROOT", tmp_path)
     return tmp_path
 
 
@@ -62,7 +66,7 @@ def test_requested_sinuosity_is_passed(tiny_root):
     assert shapes.shape[0] == 3 and np.all(np.isfinite(shapes))
 
 
-@pytest.mark.skipif("flow" not in pretrained.available(), reason="no shipped flow weights")
+@pytest.mark.skipif("flow" not in runtime.available(), reason="no shipped flow weights")
 @pytest.mark.parametrize("preset", ["continent", "islands", "archipelago"])
 def test_shipped_flow_flows_downhill(preset):
     for seed in (1, 2):

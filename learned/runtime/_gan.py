@@ -1,0 +1,86 @@
+"""The GAN family (``learned.models.gan.GANModel``) in numpy: the generator only (an MLP
+lifts (z, y) to a short sequence, convolutions upsample it twice), channels last. The critic
+is training-time only and does not ship."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._nn import conv, conv_weight, gelu, linear, upsample2
+from ._model import RuntimeModel, _noise
+
+F32 = np.float32
+
+
+class GANRuntime(RuntimeModel):
+    """Runtime of ``learned.models.gan.GANModel``'s generator (no likelihood).
+
+    Examples
+    --------
+    >>> from learned import runtime
+    >>> runtime.load("gan").sample(2, seed=0).shape
+    (2, 62)
+    """
+
+    family = "gan"
+    likelihood = None
+
+    @staticmethod
+    def shapes(config):
+        c = config
+        l0 = math.ceil(c["n_turns"] / 4)
+        ch, hid = c["channels"], c["hidden"]
+        out = {"generator.lift.0.weight": (hid, c["latent"] + c["y_dim"]),
+               "generator.lift.0.bias": (hid,), "generator.lift.2.weight": (hid, hid),
+               "generator.lift.2.bias": (hid,), "generator.lift.4.weight": (ch * l0, hid),
+               "generator.lift.4.bias": (ch * l0,), "generator.out.weight": (1, ch, 5),
+               "generator.out.bias": (1,)}
+        for i in range(3):
+            p = f"generator.blocks.{i}."
+            out.update({p + "0.weight": (ch, ch + c["y_dim"], 5), p + "0.bias": (ch,),
+                        p + "2.weight": (ch, ch, 5), p + "2.bias": (ch,)})
+        return out
+
+    def _build(self, arrays):
+        a = lambda k: np.asarray(arrays["generator." + k], dtype=F32)      # noqa: E731
+        c = self.config
+        self.latent, self.channels = int(c["latent"]), int(c["channels"])
+        self.l0 = math.ceil(self.n_turns / 4)
+        self.lift = [(np.ascontiguousarray(a(f"lift.{i}.weight").T), a(f"lift.{i}.bias"))
+                     for i in (0, 2, 4)]
+        self.blocks = [(conv_weight(a(f"blocks.{i}.0.weight")), a(f"blocks.{i}.0.bias"),
+                        conv_weight(a(f"blocks.{i}.2.weight")), a(f"blocks.{i}.2.bias"))
+                       for i in range(3)]
+        self.out = (conv_weight(a("out.weight")), a("out.bias"))
+
+    def noise_shapes(self, n):
+        """``{"z": ("normal", (n, latent))}``."""
+        return {"z": ("normal", (n, self.latent))}
+
+    def generate(self, z, y):
+        """Standardised angles (B, D) of the generator g(z, y) (``_Generator.forward``)."""
+        b = z.shape[0]
+        h = np.concatenate([z, y], axis=1)
+        h = gelu(linear(h, *self.lift[0]))
+        h = gelu(linear(h, *self.lift[1]))
+        h = linear(h, *self.lift[2])
+        h = np.ascontiguousarray(h.reshape(b, self.channels, self.l0).transpose(0, 2, 1))
+        for i, (w1, b1, w2, b2) in enumerate(self.blocks):
+            if i:
+                h = upsample2(h)
+            hy = np.concatenate([h, np.broadcast_to(y[:, None, :], (b, h.shape[1],
+                                                                     y.shape[1]))], axis=2)
+            g = gelu(conv(hy, w1, b1, kernel=5))
+            h = h + gelu(conv(g, w2, b2, kernel=5))
+        u = conv(h, *self.out, kernel=5)[..., 0]                         # (B, 4 l0)
+        start = (u.shape[1] - self.n_turns) // 2
+        return u[:, start:start + self.n_turns]
+
+    def sample_from_noise(self, y, noise, *, temperature=1.0):
+        """Angles from explicit standard normal ``noise["z"]`` (n, latent), scaled by the
+        temperature as the torch model does, and a full y."""
+        n = len(noise["z"]) if "z" in noise else 0
+        z = _noise(noise, "z", (n, self.latent)) * F32(temperature)
+        return self._finish(self.generate(z, self.condition(n, y)) * self.x_scale)

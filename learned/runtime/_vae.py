@@ -1,0 +1,61 @@
+"""The VAE family (``learned.models.vae.VAEModel``) in numpy: z ~ N(0, I) scaled by the
+temperature, then the autoregressive decoder conditioned on (z, y). Only the decoder ships:
+sampling needs no encoder, and the VAE has no exact likelihood to serve."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._ar import GRUMixture, ar_shapes
+from ._model import RuntimeModel, _noise
+
+
+class VAERuntime(RuntimeModel):
+    """Runtime of ``learned.models.vae.VAEModel`` (sampling only).
+
+    Examples
+    --------
+    >>> from learned import runtime
+    >>> runtime.load("vae").sample(2, seed=0).shape
+    (2, 62)
+    """
+
+    family = "vae"
+    likelihood = "estimate"
+
+    @staticmethod
+    def shapes(config):
+        c = config
+        out = ar_shapes("decoder.", n_turns=c["n_turns"], y_dim=c["latent"] + c["y_dim"],
+                        hidden=c["decoder_hidden"], n_layers=c["decoder_layers"],
+                        n_mix=c["n_mix"])
+        out.update({"decoder.x_scale": (), "decoder.y_bank": (None, 2)})
+        return out
+
+    def _build(self, arrays):
+        c = self.config
+        self.latent = int(c["latent"])
+        self.net = GRUMixture(arrays, "decoder.", n_turns=self.n_turns,
+                              n_layers=c["decoder_layers"], hidden=c["decoder_hidden"],
+                              n_mix=c["n_mix"], x_scale=self.x_scale)
+
+    def noise_shapes(self, n):
+        """``z`` (normal, (n, latent)), then the decoder's ``mix`` and ``logistic``."""
+        return {"z": ("normal", (n, self.latent)), "mix": ("uniform", (n, self.n_turns)),
+                "logistic": ("uniform", (n, self.n_turns))}
+
+    def decode(self, z, y, noise, *, temperature=1.0):
+        """Angles (B, D) for latents ``z`` (B, latent), as given (not scaled), and an
+        encoded y (B, 2), with the decoder's explicit ``noise`` (``mix``, ``logistic``)."""
+        z = np.asarray(z, dtype=np.float32)
+        shape = (z.shape[0], self.n_turns)
+        zy = np.concatenate([z, self.condition(z.shape[0], y)], axis=1)
+        x = self.net.sample(zy, _noise(noise, "mix", shape), _noise(noise, "logistic", shape),
+                            float(temperature))
+        return self._finish(x)
+
+    def sample_from_noise(self, y, noise, *, temperature=1.0):
+        """As the torch model: ``z = noise["z"] * temperature``, then :meth:`decode`."""
+        n = len(noise["z"]) if "z" in noise else 0
+        z = _noise(noise, "z", (n, self.latent)) * np.float32(temperature)
+        return self.decode(z, y, noise, temperature=temperature)

@@ -48,7 +48,8 @@ from .models import BASELINES, LEARNED, decode_y
 from .train import default_source, load_split, set_threads
 
 __all__ = ["evaluate_model", "reference_row", "fit_baseline", "markdown_table", "gallery",
-           "StageProgress", "REFERENCE_STAGES", "MODEL_STAGES", "main"]
+           "critic_rows", "critic_table", "StageProgress", "REFERENCE_STAGES", "MODEL_STAGES",
+           "main"]
 
 
 def fit_baseline(cls, x, y):
@@ -166,6 +167,64 @@ def evaluate_model(model, x_test, y_test, x_train, ref, *, seed=0, stage=None) -
     return row
 
 
+def critic_rows(models: dict, ebm, x_test, y_test, *, candidates: int = 4,
+                temperature: float = 1.0, by: str = "residual", refine_steps: int = 0,
+                step_size: float = 1e-3, seed: int = 0, stage=None) -> dict:
+    """The energy of ``ebm`` as a critic of other models: for each, C2ST (boosted stumps and
+    CNN) of its samples for the test conditions before and after the energy keeps one of
+    ``candidates`` draws per condition (:meth:`EBMModel.select` at ``temperature``,
+    weighting ``by`` the residual or the energy) and
+    ``refine_steps`` Langevin steps (:meth:`EBMModel.refine`), and samples/s of both.
+
+    Returns ``{name: {"c2st_gb": (before, after), "c2st_cnn": (before, after),
+    "samples_per_s": (before, after)}}``.
+    """
+    stage = stage or _no_stage
+    real = x_test.double().numpy()
+    n = len(x_test)
+    out = {}
+    for name, model in models.items():
+        model.eval()
+        stage(f"{name}: sampling")
+        t0 = time.perf_counter()
+        before = _sample(model, n, y_test, seed)
+        t_before = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cand = torch.from_numpy(np.stack([before] + [_sample(model, n, y_test, seed + 1 + j)
+                                                    for j in range(candidates - 1)]))
+        gen = torch.Generator().manual_seed(seed)
+        after = ebm.select(cand, y_test, temperature=temperature, by=by, generator=gen)
+        if refine_steps:
+            after = ebm.refine(after, y_test, steps=refine_steps, step_size=step_size,
+                               generator=gen)
+        t_after = time.perf_counter() - t0
+        after = after.double().numpy()
+        row = {}
+        stage(f"{name}: C2ST")
+        for key, fn in (("c2st_gb", lambda f: M.c2st(M.features(real), M.features(f),
+                                                      rng=seed)),
+                        ("c2st_cnn", lambda f: M.cnn_c2st(real, f, rng=seed))):
+            row[key] = (fn(before), fn(after))
+        row["samples_per_s"] = (n / t_before, n / t_after)
+        out[name] = row
+    return out
+
+
+def critic_table(rows: dict, *, candidates: int, temperature: float, refine_steps: int,
+                 by: str = "residual") -> str:
+    """The rows of :func:`critic_rows` as a markdown table."""
+    lines = [f"Energy as a critic: the EBM keeps one of {candidates} draws per condition "
+             f"(weights exp({'f' if by == 'residual' else '-E'} / {temperature:g})), then "
+             f"{refine_steps} Langevin steps.", "",
+             "| model | C2ST boost before | after | C2ST CNN before | after | samples/s "
+             "before | after |", "|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['c2st_gb'][0]:.3f} | {r['c2st_gb'][1]:.3f} | "
+                     f"{r['c2st_cnn'][0]:.3f} | {r['c2st_cnn'][1]:.3f} | "
+                     f"{r['samples_per_s'][0]:,.0f} | {r['samples_per_s'][1]:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(v, spec=".3f"):
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
@@ -211,7 +270,8 @@ def markdown_table(rows: dict, ref: dict, *, meta: dict) -> str:
              "baseline's (negative = better); \"≈\": an importance-weighted estimate "
              f"(IWAE, K = {IWAE_K}; in expectation an upper bound on the true NLL) for models "
              "with no exact likelihood (VAE); \"—\": the model has no likelihood (GAN, "
-             "flow-matching diffusion). C2ST: 5-fold accuracy of telling samples from "
+             "flow-matching diffusion) or only an unnormalised one (EBM). C2ST: 5-fold "
+             "accuracy of telling samples from "
              "test rivers (0.5 = indistinguishable). W: Wasserstein distance of the statistic "
              "divided by the real-vs-real value (1 = as close as real rivers are to each "
              f"other; the latter a mean over {REF_SPLITS} random halvings of the test "
@@ -306,6 +366,14 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--keep-others", action="store_true", help="keep the rows of models not "
+                   "evaluated now from --out's evaluation.json (the reference row too), so "
+                   "that one new model joins the table without rerunning the rest")
+    p.add_argument("--critic", type=int, default=0, metavar="K", help="also measure the "
+                   "ebm's energy as a critic of every other shipped model: it keeps one of K "
+                   "draws per condition; writes critic.md (default 0: off)")
+    p.add_argument("--critic-temperature", type=float, default=1.0)
+    p.add_argument("--critic-refine-steps", type=int, default=0)
     a = p.parse_args(argv)
     if a.threads:
         set_threads(a.threads)
@@ -340,8 +408,20 @@ def main(argv=None):
             else:
                 bar(f"fitting {name}")
                 models[name] = fit_baseline(BASELINES[name], x_tr, y_tr)
-        ref = reference_row(x_te.double().numpy(), x_tr.double().numpy(), seed=a.seed,
-                            stage=lambda s: bar(f"real vs real: {s}"))
+        kept, old = {}, None
+        if a.keep_others and (out / "evaluation.json").exists():
+            old = json.loads((out / "evaluation.json").read_text())
+            ref = old["reference"]
+            kept = {k: r for k, r in old["models"].items() if k not in models}
+        else:
+            ref = reference_row(x_te.double().numpy(), x_tr.double().numpy(), seed=a.seed,
+                                stage=lambda s: bar(f"real vs real: {s}"))
+        for name, r in kept.items():          # the gallery's samples, as a full run draws them
+            if name in shipped or name in BASELINES:
+                bar(f"gallery samples of {name}")
+                m = (pretrained.load(name, root=a.models_dir) if name in shipped
+                     else fit_baseline(BASELINES[name], x_tr, y_tr))
+                r["_fake"] = _sample(m, len(x_te), y_te, a.seed)[:8]
         rows = {}
         for name, model in models.items():
             t0 = time.perf_counter()
@@ -350,9 +430,16 @@ def main(argv=None):
             bar.note(f"{name}: NLL {_fmt_nll(rows[name], rows[name]['nll'], '.4f')}  C2ST "
                      f"{rows[name]['c2st_gb']:.3f}/{rows[name]['c2st_cnn']:.3f}  "
                      f"({time.perf_counter() - t0:.0f}s)")
+        order = [*shipped, *BASELINES]
+        rows = {k: ({**kept, **rows})[k] for k in
+                sorted({**kept, **rows}, key=lambda k: order.index(k) if k in order else 99)}
         bar("writing the table and gallery")
         meta = {"source": source, "n_test": len(x_te), "n_train": len(x_tr),
                 "n_turns": x_te.shape[1], "threads": torch.get_num_threads()}
+        if kept and old["meta"].get("threads") != meta["threads"]:
+            # the kept rows ran on other threads: say which rows ran on which
+            meta["threads"] = f"{old['meta'].get('threads')} ({', '.join(models)}: " \
+                              f"{meta['threads']})"
         table = markdown_table(rows, ref, meta=meta)
         public = {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
                   for k, r in rows.items()}
@@ -361,10 +448,20 @@ def main(argv=None):
         atomic_write_many([(out / "evaluation.md",
                             ("# River models: evaluation\n\n" + table).encode(), "out"),
                            (out / "evaluation.json", numbers.encode(), "out")])
-        gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()},
-                out / "gallery.png")
+        gallery(x_te.double().numpy(), {k: r["_fake"] for k, r in rows.items()
+                                        if "_fake" in r}, out / "gallery.png")
         bar.close()
         print(table)
+        if a.critic:
+            ebm = models.get("ebm") or pretrained.load("ebm", root=a.models_dir)
+            others = {k: pretrained.load(k, root=a.models_dir) for k in shipped if k != "ebm"}
+            crit = critic_rows(others, ebm, x_te, y_te, candidates=a.critic,
+                               temperature=a.critic_temperature,
+                               refine_steps=a.critic_refine_steps, seed=a.seed)
+            text = critic_table(crit, candidates=a.critic, temperature=a.critic_temperature,
+                                refine_steps=a.critic_refine_steps)
+            atomic_write(out / "critic.md", lambda f: f.write(text.encode()))
+            print(text)
 
     finally:
         torch.set_flush_denormal(False)

@@ -16,7 +16,8 @@ SMALL = {"flow": {"hidden": 32, "n_layers": 4, "bins": 5},
          "ar": {"hidden": 32, "n_layers": 1, "n_mix": 3},
          "vae": {"hidden": 32, "latent": 4, "decoder_hidden": 16, "n_mix": 3},
          "gan": {"hidden": 32, "latent": 8, "channels": 8, "critic_channels": 8},
-         "diffusion": {"channels": 16, "n_blocks": 2, "emb": 16, "sample_steps": 4}}
+         "diffusion": {"channels": 16, "n_blocks": 2, "emb": 16, "sample_steps": 4},
+         "ebm": {"base": "ar2_heading", "channels": 4, "hidden": 16, "n_negatives": 64}}
 
 
 @pytest.fixture(scope="module")

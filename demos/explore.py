@@ -24,7 +24,6 @@ overwritten (``_1``, ``_2``, ... are appended). Headless: ``--frames N --screens
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -80,15 +79,15 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def _check_generator(option: str, name: str) -> str:
-    from procgen.rivers import BUILTIN_GENERATORS
-
-    from demos._viewer.worker import TORCH_MESSAGE
+    from procgen.rivers import BUILTIN_GENERATORS, get_generator
 
     if name in BUILTIN_GENERATORS:
         return name
     if name.startswith("learned:") and len(name) > len("learned:"):
-        if importlib.util.find_spec("torch") is None:
-            raise ValueError(f"{option} {name}: {TORCH_MESSAGE}")
+        try:                  # the model's files (and torch for a torch-only one), now
+            get_generator(name)
+        except (ImportError, OSError, ValueError, TypeError) as exc:
+            raise ValueError(f"{option} {name}: {str(exc).splitlines()[0]}") from None
         return name
     allowed = ", ".join([*BUILTIN_GENERATORS, "learned:NAME"])
     raise ValueError(f"{option} must be one of {allowed}, got {name!r}")

@@ -176,7 +176,8 @@ def _add_generation_options(p, *, defaults: bool) -> None:
     g.add_argument("--rivers", default=default("rivers"), metavar="GENERATOR",
                    help="river generator: flow (where water collects), walker (coin-flip "
                         "walker), persistent, sine (meander curve), downhill, none, or "
-                        "learned:NAME (needs the learned extra)" + note("rivers"))
+                        "learned:NAME (a shipped model, e.g. learned:ar; no torch needed)"
+                        + note("rivers"))
     g.add_argument("--cell-size", type=float, default=default("cell_size"), metavar="METRES",
                    help="metres of ground per cell" + note("cell_size"))
     g.add_argument("--sea-level", type=float, metavar="LEVEL",
@@ -332,6 +333,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("view", help="explore landscapes in the pygame viewer (needs the viewer "
                                 "extra); see procgen view --help",
+                   add_help=False)
+    sub.add_parser("score", help="how river-like each river of a saved level is (the "
+                                 "energy-based model; needs the learned extra); see procgen "
+                                 "score --help",
                    add_help=False)
     return parser
 
@@ -976,21 +981,31 @@ def _run_world(args) -> None:
                  f"{info['index']} in {time.perf_counter() - start:.1f} s")
 
 
-def _run_view(argv) -> int:
-    """Run the ``view`` command a plug-in registered (the demos package's viewer)."""
+#: The commands higher layers register (group :data:`COMMANDS_GROUP`), what each needs, and
+#: what it is called when it cannot start.
+_PLUGIN_COMMANDS = {
+    "view": ("the viewer", 'pip install -e ".[viewer]"'),
+    "score": ("the river realism score", 'pip install -e ".[learned]"'),
+}
+
+
+def _run_plugin(name: str, argv) -> int:
+    """Run the command ``name`` a plug-in registered (``view``: the demos' viewer;
+    ``score``: the learned layer's realism score)."""
     from importlib.metadata import entry_points
 
-    found = [ep for ep in entry_points(group=COMMANDS_GROUP) if ep.name == "view"]
+    what, install = _PLUGIN_COMMANDS[name]
+    found = [ep for ep in entry_points(group=COMMANDS_GROUP) if ep.name == name]
     if not found:
-        print("procgen: error: 'procgen view' needs the viewer: pip install "
-              "'procgen-levels[viewer]' (it registers the command)", file=sys.stderr)
+        print(f"procgen: error: 'procgen {name}' needs {what}: from a checkout run "
+              f"`{install}` (it registers the command)", file=sys.stderr)
         return 2
     try:
         command = found[0].load()
     except ImportError as exc:
-        print(f"procgen: error: the viewer cannot start: {exc}", file=sys.stderr)
+        print(f"procgen: error: {what} cannot start: {exc}", file=sys.stderr)
         return 2
-    return command(argv, prog="procgen view")
+    return command(argv, prog=f"procgen {name}")
 
 
 def _say(text: str) -> None:
@@ -1027,8 +1042,8 @@ def main(argv=None) -> int:
     """Entry point of the ``procgen`` console script; returns the exit status (0 done, 2
     refused, 1 failed while running, 130 interrupted; see the module)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["view"]:
-        return _run_view(argv[1:])
+    if argv[:1] and argv[0] in _PLUGIN_COMMANDS:
+        return _run_plugin(argv[0], argv[1:])
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:

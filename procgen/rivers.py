@@ -468,12 +468,12 @@ def get_generator(spec) -> RiverGenerator:
     """Resolve a generator name (or pass a generator object through).
 
     ``'PREFIX:NAME'`` asks the plug-in registered as PREFIX in the entry-point group
-    ``procgen.river_generators`` for its generator NAME. ``'learned:NAME'`` loads a
-    pretrained model from the ``learned`` package's models folder, which needs torch
-    (without it, a ``ModuleNotFoundError`` says how to install it). NAME is a plain name
-    (a lower-case letter, then lower-case letters, digits or ``_``), never a path: a model
-    kept elsewhere is passed as a generator object, e.g.
-    ``LearnedRivers(name, model=learned.pretrained.load(name, root=folder))``.
+    ``procgen.river_generators`` for its generator NAME. ``'learned:NAME'`` loads a shipped
+    model from the ``learned`` package's models folder and samples it with the torch-free
+    runtime (``learned.runtime``; only the energy-based ``ebm`` needs torch, and says how
+    to install it). NAME is a plain name (a lower-case letter, then lower-case letters,
+    digits or ``_``), never a path: a model kept elsewhere is passed as a generator object,
+    e.g. ``LearnedRivers(name, model=learned.runtime.load(name, root=folder))``.
 
     Examples
     --------

@@ -215,7 +215,11 @@ def _open_store(zarr, store, spec, region, chunks, layers):
 
 
 def _write_block(world, store, layers, i, j, block) -> int:
+    import numba
     import zarr
+    # Dask runs a task per core: numba's own threads inside each would oversubscribe the
+    # cores (the setting is per thread, so it stays with this task's thread).
+    numba.set_num_threads(1)
     group = zarr.open_group(store, mode="r+")
     row, col, h, w = block
     level = world.region(row, col, (h, w))

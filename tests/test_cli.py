@@ -224,7 +224,7 @@ def test_view_without_a_registered_viewer_says_what_to_install(monkeypatch, caps
     monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [])
     assert main(["view"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pip install 'procgen-levels[viewer]'" in err
+    assert err.count("\n") == 1 and 'pip install -e ".[viewer]"' in err
 
 
 def test_view_help_names_procgen_view(capsys):

@@ -210,6 +210,7 @@ class Explorer:
         self.learned: list[str] | None = None
         self.learned_note = "looking for learned generators..."
         self._levels: OrderedDict = OrderedDict()
+        self._scores: dict = {}               # LevelKey -> each river's realism score
         self._panes: OrderedDict = OrderedDict()
         self.shown: list[_Pane | None] = [None, None]
         self._limit = 6 if opts.size <= 2048 else 3  # cached panes: 4096^2 ones are ~250 MB
@@ -489,6 +490,8 @@ class Explorer:
         now = time.perf_counter()
         if kind == "learned":
             self.learned, self.learned_note = message[1], message[2]
+        elif kind == "scores":
+            self._scores[message[1]] = message[2]
         elif kind == "plan" and job:
             job.plan, job.stage, job.stage_started = message[2], 0, now
         elif kind == "stage" and job:
@@ -737,6 +740,10 @@ class Explorer:
             lines.append(f"river {river + 1}/{len(level.rivers)}: {rv.generator}, order "
                          f"{rv.order}, {rv.discharge:.0f} m\u00b3/s, {length:.1f} km, "
                          f"{float(rv.width.max()):.0f} m wide")
+            scores = self._scores.get(pane.key)
+            if scores is not None and river < len(scores):
+                lines.append(f"realism {scores[river]:.2f} (real rivers score 0..1, "
+                             f"median 0.5)")
         return lines
 
     def _draw_hovered_river(self, target, i, rect) -> None:

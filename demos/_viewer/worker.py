@@ -27,10 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learned._torch import CPU_INDEX, TORCH_PIN
 
 __all__ = ["Layers", "LevelKey", "Job", "PaneResult", "Builder", "render_layers", "contour_mask", "mip_pyramid", "river_index", "discover_learned",
-           "ThreadWorker", "ProcessWorker", "make_worker", "RIVER_COLOUR", "TORCH_MESSAGE", "DIED"]
+           "ThreadWorker", "ProcessWorker", "make_worker", "RIVER_COLOUR", "DIED"]
 
 #: River colour of :func:`procgen.render.render_map` (its default), used by every layer mix.
 RIVER_COLOUR = (60, 110, 200)
@@ -38,10 +37,6 @@ RIVER_COLOUR = (60, 110, 200)
 #: lines can be kept off river pixels without a second render.
 _SENTINEL = (255, 0, 255)
 
-#: Why the learned keys are empty without torch, and the commands that fix it (short enough
-#: for one line of the window; learned._torch.INSTALL_HINT is the full text).
-TORCH_MESSAGE = ('learned generators need torch: pip install -e ".[learned]" from a checkout; '
-                 f"without a GPU first pip install {TORCH_PIN} --index-url {CPU_INDEX}")
 DIED = "the worker process died"
 
 #: Expected seconds per million cells of each stage on a 2-core machine (measured on a
@@ -227,29 +222,29 @@ def river_index(level) -> np.ndarray:
 def discover_learned() -> tuple[list[str], str]:
     """Names of the installed learned generators (``'learned:NAME'``), and a message.
 
-    Lists them when torch imports and ``learned.pretrained.available`` exists; otherwise the
-    list is empty and the message says why (torch missing: how to install it).
+    Lists the models the torch-free runtime runs (``learned.runtime.available()``), and,
+    when torch imports, the torch-only ones (the energy-based model); otherwise the list is
+    empty and the message says why.
     """
-    if importlib.util.find_spec("torch") is None:
-        return [], TORCH_MESSAGE
     try:
-        if importlib.util.find_spec("learned.pretrained") is None:
-            return [], "no learned generators yet: learned.pretrained is not installed"
-        import torch  # noqa: F401  (a broken install fails here, not on first use)
-        # import_module reads sys.modules, unlike ``from learned import pretrained``, which
+        if importlib.util.find_spec("learned.runtime") is None:
+            return [], "no learned generators: the learned package is not installed"
+        # import_module reads sys.modules, unlike ``from learned import runtime``, which
         # prefers a stale attribute on the package.
-        pretrained = importlib.import_module("learned.pretrained")
+        runtime = importlib.import_module("learned.runtime")
+        names = [str(n) for n in runtime.available()]
     except Exception as exc:  # a broken install must not stop the viewer
         return [], f"learned generators unavailable: {type(exc).__name__}: {exc}"
-    available = getattr(pretrained, "available", None)
-    if available is None:
-        return [], "no learned generators yet: learned.pretrained.available() is missing"
-    try:
-        names = [str(n) for n in available()]
-    except Exception as exc:
-        return [], f"learned generators unavailable: {type(exc).__name__}: {exc}"
+    if importlib.util.find_spec("torch") is not None:
+        try:
+            placement = importlib.import_module("learned.placement")
+            pretrained = importlib.import_module("learned.pretrained")
+            names += [n for n in pretrained.available()
+                      if n not in names and placement._torch_only(n)]
+        except Exception:     # torch broken: the runtime's models still work
+            pass
     if not names:
-        return [], "no pretrained learned models are installed"
+        return [], "no learned models are installed"
     return [n if n.startswith("learned:") else f"learned:{n}" for n in names], ""
 
 
@@ -266,7 +261,18 @@ class Builder:
         self._stages = StageCache(drainages)
         self._levels: OrderedDict = OrderedDict()
         self._max_levels = levels
+        self._scores: OrderedDict = OrderedDict()
         self.rates = dict(_RATES)
+
+    def scores(self, key: LevelKey):
+        """The realism scores of the rivers of the level of ``key`` (cached; None where
+        they cannot be computed)."""
+        if key not in self._scores:
+            entry = self._levels.get(key)
+            self._scores[key] = None if entry is None else river_scores(entry[0])
+            while len(self._scores) > 2 * self._max_levels:
+                self._scores.popitem(last=False)
+        return self._scores[key]
 
     def plan(self, job: Job) -> list[tuple[str, str, float]]:
         """``(stage, label, expected seconds)`` for each stage the job will run."""
@@ -339,13 +345,31 @@ class Builder:
         return results
 
 
+def river_scores(level):
+    """Each river's realism score (``learned.score``, the energy-based model, calibrated so
+    that real rivers score uniformly in [0, 1]), or None without torch or the model."""
+    if not level.rivers:
+        return np.zeros(0)
+    try:
+        from learned.score import score_details
+        details = score_details([r.path for r in level.rivers], cell_size=level.cell_size)
+    except (ImportError, OSError, ValueError):
+        return None
+    return np.asarray(details["score"], np.float64)
+
+
 def _serve(job: Job, builder: Builder, post, latest) -> None:
-    """Run one job and post its messages: plan, stage numbers, then done or error."""
+    """Run one job and post its messages: plan, stage numbers, then done or error; then,
+    unless a newer job waits, the rivers' realism scores of its levels."""
     try:
         post(("plan", job.id, builder.plan(job)))
         results = builder.run(job, lambda i: post(("stage", job.id, i)),
                               lambda: latest() != job.id)
         post(("done", job.id, results))
+        for key in job.keys:
+            if latest() != job.id:
+                break
+            post(("scores", key, builder.scores(key)))
     except Superseded:
         post(("superseded", job.id))
     except Exception as exc:  # report, keep serving: a bad generator must not kill the viewer

@@ -240,6 +240,7 @@ class World:
             None if ref is None else ref * self.world.coarse))
         self._cache: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._draining: dict = {}
         self._spec = (self._ctx.seed, cell_size, config, self.world, max_cells)
 
     def __reduce__(self):
@@ -390,12 +391,20 @@ class World:
             if lm is not None:
                 self._cache.move_to_end(key)
                 return lm
-        lm = self._drain_landmass(tr, tc)
+            # One thread drains a landmass; others asking meanwhile wait for it.
+            draining = self._draining.setdefault(key, threading.Lock())
+        with draining:
+            with self._lock:
+                lm = self._cache.get(key)
+            if lm is None:
+                lm = self._drain_landmass(tr, tc)
+                with self._lock:
+                    self._cache[key] = lm
+                    self._cache.move_to_end(key)
+                    while len(self._cache) > self.world.cache:
+                        self._cache.popitem(last=False)
         with self._lock:
-            self._cache[key] = lm
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.world.cache:
-                self._cache.popitem(last=False)
+            self._draining.pop(key, None)
         return lm
 
     def _drain_landmass(self, tr: int, tc: int) -> _Landmass:

@@ -6,9 +6,10 @@ just its chunks, each one ``world.region`` call, made in any order on any machin
 * :func:`to_dask` gives one layer as a ``dask.array`` of ``world.region`` blocks (for xarray,
   for computing statistics lazily);
 * :func:`to_zarr` (also ``World.to_zarr``) writes every chosen layer to a Zarr (v3) group, one
-  Dask task per chunk that makes the region once and writes all of its layers, then marks
-  the chunk done; a re-run skips chunks already marked, so a killed export resumes. It runs on
-  Dask's local threads by default, or on a cluster with ``client=distributed.Client(addr)``.
+  Dask task per row of chunks, each chunk one ``world.region`` call whose layers are all
+  written before the chunk is marked done; a re-run skips chunks already marked, so a killed
+  export resumes. It runs on Dask's local threads by default, or on a cluster with
+  ``client=distributed.Client(addr)``.
 
 The group's ``procgen`` attributes record what the store holds (seed, config, cell size,
 rivers, world settings, region, chunks, layers, procgen version); a store holding anything
@@ -214,21 +215,25 @@ def _open_store(zarr, store, spec, region, chunks, layers):
     return group
 
 
-def _write_block(world, store, layers, i, j, block) -> int:
+def _write_row(world, store, layers, blocks) -> int:
+    """One Dask task: a row of chunks, west to east (neighbouring chunks share landmasses,
+    which the world then drains once), each written and marked done on its own."""
     import numba
     import zarr
     # Dask runs a task per core: numba's own threads inside each would oversubscribe the
     # cores (the setting is per thread, so it stays with this task's thread).
     numba.set_num_threads(1)
     group = zarr.open_group(store, mode="r+")
-    row, col, h, w = block
-    level = world.region(row, col, (h, w))
     chunks = group[layers[0]].chunks[0]
-    window = (slice(i * chunks, i * chunks + h), slice(j * chunks, j * chunks + w))
-    for name in layers:
-        group[name][window] = _layer_of(level, name)
-    group[_DONE][i, j] = 1
-    return h * w
+    cells = 0
+    for i, j, (row, col, h, w) in blocks:
+        level = world.region(row, col, (h, w))
+        window = (slice(i * chunks, i * chunks + h), slice(j * chunks, j * chunks + w))
+        for name in layers:
+            group[name][window] = _layer_of(level, name)
+        group[_DONE][i, j] = 1
+        cells += h * w
+    return cells
 
 
 def to_zarr(world, store, *, region, chunks: int = 1024,
@@ -283,8 +288,11 @@ def to_zarr(world, store, *, region, chunks: int = 1024,
     todo = [(i, j, block) for i, j, block in _blocks(region, chunks) if not done[i, j]]
     total = done.size
     if todo:
-        tasks = [dask.delayed(_write_block, pure=False)(world, store, layers, i, j, block)
-                 for i, j, block in todo]
+        rows: dict = {}
+        for item in todo:
+            rows.setdefault(item[0], []).append(item)
+        tasks = [dask.delayed(_write_row, pure=False)(world, store, layers, blocks)
+                 for blocks in rows.values()]
         if client is not None:
             futures = client.compute(tasks)
             if progress:

@@ -192,9 +192,53 @@ def test_layers_match_torch(length, kernel, dilation):
     assert np.abs(got - ref.numpy()).max() < 1e-5
     up = F.interpolate(th, scale_factor=2, mode="linear", align_corners=False).transpose(1, 2)
     assert np.abs(_nn.upsample2(h) - up.numpy()).max() < 1e-6
-    gw, gb = rng.standard_normal(16, dtype=np.float32), rng.standard_normal(16, dtype=np.float32)
-    gn = F.group_norm(th, 8, torch.from_numpy(gw), torch.from_numpy(gb)).transpose(1, 2)
-    assert np.abs(_nn.group_norm(h, 8, gw, gb) - gn.numpy()).max() < 1e-5
+
+
+@pytest.mark.parametrize("length, kernel, dilation", [(62, 3, 1), (62, 3, 16), (16, 5, 1),
+                                                     (10, 3, 16), (1, 5, 2)])
+def test_fused_kernels_match_torch(length, kernel, dilation):
+    # each kernel's output goes through a matrix product with conv_weight, so both its
+    # arithmetic and its im2col layout are checked against torch's layers
+    torch = _torch()
+    import torch.nn.functional as F
+
+    from learned.runtime import _nn
+    from learned.runtime._jit import kernels
+
+    k, t = kernels(), torch.from_numpy
+    rng = np.random.default_rng(length + kernel + dilation)
+    normal = lambda *shape: rng.standard_normal(shape, dtype=np.float32)  # noqa: E731
+    n, c, e = 3, 16, 2
+    h, bias, extra = normal(n, length, c), normal(c), normal(n, e)
+    w = normal(5, c + e, kernel) / np.float32(10.0)                    # outputs of order 1
+    gw, gb, film = normal(c), normal(c), normal(n, 4 * c)
+
+    def conv_ref(x):                                                   # (B, L, C) -> (B, L, 5)
+        return F.conv1d(t(x).transpose(1, 2), t(w[:, :x.shape[2]]), padding=dilation
+                        * (kernel - 1) // 2, dilation=dilation).transpose(1, 2).numpy()
+
+    def conv_got(fill, channels):
+        cols = np.full((n, length, kernel * channels), np.nan, dtype=np.float32)
+        fill(cols)
+        return cols @ _nn.conv_weight(w[:, :channels])
+
+    both = np.concatenate([h, np.broadcast_to(extra[:, None], (n, length, e))], axis=2)
+    got = conv_got(lambda cols: k.act_im2col(h, bias, extra, cols, kernel, dilation, False),
+                   c + e)
+    assert np.abs(got - conv_ref(both + np.r_[bias, 0, 0])).max() < 1e-5
+    act = F.gelu(t(h + bias)).numpy()
+    got = conv_got(lambda cols: k.act_im2col(h, bias, extra[:, :0], cols, kernel, dilation,
+                                             True), c)
+    assert np.abs(got - conv_ref(act)).max() < 1e-5
+    # group norm, FiLM from the second block of `film` (offset 2C), GELU
+    gn = F.group_norm(t(h).transpose(1, 2), 8, t(gw), t(gb)).transpose(1, 2)
+    a = F.gelu(gn * (1 + t(film[:, None, 2 * c:3 * c])) + t(film[:, None, 3 * c:])).numpy()
+    got = conv_got(lambda cols: k.norm_film_gelu_im2col(h, 8, gw, gb, film, 2 * c, cols,
+                                                        kernel, dilation), c)
+    assert np.abs(got - conv_ref(a)).max() < 1e-5
+    out = h.copy()
+    k.add_act(out, act, bias, True)
+    assert np.abs(out - (h + F.gelu(t(act + bias)).numpy())).max() < 1e-5
 
 
 def test_gelu_numpy_and_numba_agree_with_erf():

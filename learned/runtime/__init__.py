@@ -4,7 +4,8 @@
 ``NAME.json`` from the models folder (``assets/models``) and returns a model whose
 ``sample(n, y=None, *, seed=None, temperature=1.0)`` gives ``(n, T-2)`` turning angles, and,
 for the families with an exact likelihood (ar, flow), ``log_prob(turns, y)``. Importing it
-imports neither torch nor numba (numba compiles its one kernel on first use); the files are
+imports neither torch nor numba (numba's kernels, GELU and the convolutional families' fused
+layers, are imported and compiled on first use, then cached per user); the files are
 written from trained torch models by ``python -m learned.export NAME``.
 
 Each family (ar, flow, vae, gan, diffusion) mirrors its torch forward pass; given the same

@@ -124,6 +124,8 @@ class ARRuntime(RuntimeModel):
 
     family = "ar"
     likelihood = "exact"
+    #: larger blocks than the base's: this family's cost is per call, not per river
+    BLOCK = 512
 
     @staticmethod
     def shapes(config):

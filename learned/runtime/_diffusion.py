@@ -3,7 +3,10 @@ numpy: the velocity network (dilated convolutions with FiLM, channels last) inte
 t = 0 to 1 by Heun's method or Euler's, as the torch sampler does.
 
 What does not depend on the river is computed once instead of per river and step: the
-condition's embedding once per call, the time embedding once per time (all rivers share t).
+condition's embedding once per call, the time embedding once per time (all rivers share t),
+every block's FiLM in one product per step. Between two convolutions' matrix products the
+elementwise chain (group norm, FiLM, GELU, the next product's im2col) is one fused kernel
+(``_kernels``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import math
 
 import numpy as np
 
-from ._nn import conv, conv_weight, gelu, group_norm, linear
+from ._jit import kernels
+from ._nn import conv_weight, gelu, linear
 from ._model import RuntimeModel, _noise
 
 F32 = np.float32
@@ -31,6 +35,8 @@ class DiffusionRuntime(RuntimeModel):
 
     family = "diffusion"
     likelihood = None
+    #: a river costs ~10 ms here (48 passes of the net), so two are already worth two cores
+    SPLIT_FROM = 2
 
     @staticmethod
     def shapes(config):
@@ -66,12 +72,17 @@ class DiffusionRuntime(RuntimeModel):
         self.inp = (conv_weight(a("inp.weight")), a("inp.bias"))
         self.out = (conv_weight(a("out.weight")), a("out.bias"))
         self.blocks = []
+        films = []
         for i in range(c["n_blocks"]):
             p = f"blocks.{i}."
             self.blocks.append((_DILATIONS[i % len(_DILATIONS)], a(p + "norm.weight"),
                                 a(p + "norm.bias"), conv_weight(a(p + "conv1.weight")),
                                 a(p + "conv1.bias"), conv_weight(a(p + "conv2.weight")),
-                                a(p + "conv2.bias"), lin(p + "film")))
+                                a(p + "conv2.bias")))
+            films.append(lin(p + "film"))
+        # every block's FiLM from one product: (emb, n_blocks * 2C)
+        self.film = (np.ascontiguousarray(np.concatenate([w for w, _ in films], axis=1)),
+                     np.concatenate([b for _, b in films]))
 
     def _mlp(self, x, layers):
         (w0, b0), (w1, b1) = layers
@@ -86,16 +97,28 @@ class DiffusionRuntime(RuntimeModel):
 
     def velocity(self, u, t, ey):
         """v(u_t, t, y) (B, D) given ``ey``, the condition's embedding (B, emb)."""
-        e = gelu(self._time(t) + ey)                                     # (B, emb)
-        h = conv(u[:, :, None], *self.inp, kernel=3) + self.pos          # (B, L, C)
-        ch = self.channels
-        for dil, gw, gb, w1, b1, w2, b2, film in self.blocks:
-            f = linear(e, *film)
-            scale, shift = f[:, None, :ch], f[:, None, ch:]
-            a = group_norm(h, self.groups, gw, gb) * (1 + scale) + shift
-            g = gelu(conv(gelu(a), w1, b1, kernel=3, dilation=dil))
-            h = h + conv(g, w2, b2, kernel=3)
-        return conv(gelu(h), *self.out, kernel=3)[..., 0]
+        k = kernels()
+        n, length, ch = len(u), self.n_turns, self.channels
+        none = np.empty((n, 0), dtype=F32)
+        cols = np.empty((n, length, 3 * ch), dtype=F32)
+        flat = cols.reshape(n * length, 3 * ch)
+        h = np.empty((n, length, ch), dtype=F32)
+        tmp = np.empty((n * length, ch), dtype=F32)
+        film = linear(gelu(self._time(t) + ey), *self.film)              # (B, blocks 2C)
+        taps = np.empty((n, length, 3), dtype=F32)
+        k.act_im2col(np.ascontiguousarray(u[:, :, None]), np.zeros(1, F32), none, taps, 3, 1,
+                     False)
+        np.matmul(taps.reshape(n * length, 3), self.inp[0], out=h.reshape(n * length, ch))
+        h += self.inp[1]
+        h += self.pos
+        for j, (dil, gw, gb, w1, b1, w2, b2) in enumerate(self.blocks):
+            k.norm_film_gelu_im2col(h, self.groups, gw, gb, film, 2 * ch * j, cols, 3, dil)
+            np.matmul(flat, w1, out=tmp)
+            k.act_im2col(tmp.reshape(n, length, ch), b1, none, cols, 3, 1, True)
+            np.matmul(flat, w2, out=tmp)
+            k.add_act(h, tmp.reshape(n, length, ch), b2, False)
+        k.act_im2col(h, np.zeros(ch, F32), none, cols, 3, 1, True)
+        return (flat @ self.out[0] + self.out[1]).reshape(n, length)
 
     def noise_shapes(self, n):
         """``{"u0": ("normal", (n, D))}``: the start of the ODE."""

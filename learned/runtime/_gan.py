@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from ._nn import conv, conv_weight, gelu, linear, upsample2
+from ._jit import kernels
+from ._nn import conv_weight, gelu, linear, upsample2
 from ._model import RuntimeModel, _noise
 
 F32 = np.float32
@@ -67,14 +68,24 @@ class GANRuntime(RuntimeModel):
         h = gelu(linear(h, *self.lift[1]))
         h = linear(h, *self.lift[2])
         h = np.ascontiguousarray(h.reshape(b, self.channels, self.l0).transpose(0, 2, 1))
+        # each convolution's input written straight into im2col form by one fused kernel
+        k, ch = kernels(), self.channels
+        none, zeros = np.empty((b, 0), dtype=F32), np.zeros(ch, dtype=F32)
+        y32 = np.ascontiguousarray(y, dtype=F32)
         for i, (w1, b1, w2, b2) in enumerate(self.blocks):
             if i:
                 h = upsample2(h)
-            hy = np.concatenate([h, np.broadcast_to(y[:, None, :], (b, h.shape[1],
-                                                                     y.shape[1]))], axis=2)
-            g = gelu(conv(hy, w1, b1, kernel=5))
-            h = h + gelu(conv(g, w2, b2, kernel=5))
-        u = conv(h, *self.out, kernel=5)[..., 0]                         # (B, 4 l0)
+            length = h.shape[1]
+            cols = np.empty((b, length, 5 * (ch + y.shape[1])), dtype=F32)
+            k.act_im2col(h, zeros, y32, cols, 5, 1, False)                 # [h, y]
+            t = cols.reshape(b * length, cols.shape[2]) @ w1
+            cols = np.empty((b, length, 5 * ch), dtype=F32)
+            k.act_im2col(t.reshape(b, length, ch), b1, none, cols, 5, 1, True)
+            t = cols.reshape(b * length, cols.shape[2]) @ w2
+            k.add_act(h, t.reshape(b, length, ch), b2, True)             # h + gelu(.)
+        k.act_im2col(h, zeros, none, cols, 5, 1, False)
+        u = (cols.reshape(b * h.shape[1], cols.shape[2]) @ self.out[0] + self.out[1])
+        u = u.reshape(b, h.shape[1])
         start = (u.shape[1] - self.n_turns) // 2
         return u[:, start:start + self.n_turns]
 

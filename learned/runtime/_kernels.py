@@ -36,3 +36,110 @@ def gelu_flat(x, out):
         num = p0 + s * (p1 + s * (p2 + s * (p3 + s * (p4 + s * p5))))
         den = one + s * (q1 + s * (q2 + s * (q3 + s * (q4 + s * q5))))
         out[i] = half * v * (one + a * num / den)
+
+
+# -- fused layers of the convolutional families ------------------------------------------------
+# A block of the diffusion and GAN nets is a chain of elementwise steps around two matrix
+# products. In numpy each step is a pass over the whole activation (and its own allocation);
+# these kernels do the chain between two products in one pass and write straight into the
+# im2col layout the next product reads (``_nn.conv``'s layout: row ``i * C + c`` of a column is
+# tap ``i`` of channel ``c``). nogil: ``RuntimeModel`` samples blocks of rivers on threads.
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _gelu(v):
+    a = min(max(v * np.float32(0.7071067811865476), np.float32(-4.0)), np.float32(4.0))
+    s = a * a
+    num = np.float32(_P[0]) + s * (np.float32(_P[1]) + s * (np.float32(_P[2]) + s * (
+        np.float32(_P[3]) + s * (np.float32(_P[4]) + s * np.float32(_P[5])))))
+    den = np.float32(1.0) + s * (np.float32(_Q[1]) + s * (np.float32(_Q[2]) + s * (
+        np.float32(_Q[3]) + s * (np.float32(_Q[4]) + s * np.float32(_Q[5])))))
+    return np.float32(0.5) * v * (np.float32(1.0) + a * num / den)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scatter_taps(row, extra, cols, kernel, dilation):
+    """One river's ``row`` (L, C) and its ``extra`` channels (E,), the same at every
+    position, into ``cols`` (L, kernel * (C + E)), zero where a tap falls outside."""
+    length, c = row.shape
+    e = extra.shape[0]
+    width = c + e
+    pad = dilation * (kernel - 1) // 2
+    for pos in range(length):
+        for i in range(kernel):
+            src = pos + i * dilation - pad
+            base = i * width
+            if src < 0 or src >= length:
+                for k in range(width):
+                    cols[pos, base + k] = 0.0
+            else:
+                for k in range(c):
+                    cols[pos, base + k] = row[src, k]
+                for k in range(e):
+                    cols[pos, base + c + k] = extra[k]
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def act_im2col(x, bias, extra, cols, kernel, dilation, gelu):
+    """``cols`` = im2col of ``act(x + bias)`` with ``extra`` (B, E) appended as channels
+    (``gelu``: act is GELU, else the identity); x (B, L, C), cols (B, L, kernel (C + E))."""
+    n, length, c = x.shape
+    row = np.empty((length, c), dtype=np.float32)
+    for b in range(n):
+        for pos in range(length):
+            for k in range(c):
+                v = x[b, pos, k] + bias[k]
+                row[pos, k] = _gelu(v) if gelu else v
+        _scatter_taps(row, extra[b], cols[b], kernel, dilation)
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def norm_film_gelu_im2col(h, groups, weight, bias, film, offset, cols, kernel, dilation):
+    """``cols`` = im2col of ``gelu(group_norm(h) * (1 + scale) + shift)``, ``scale`` and
+    ``shift`` read from ``film[:, offset:offset + 2C]`` (torch's GroupNorm: biased variance,
+    eps 1e-5; sums in float64). h (B, L, C), cols (B, L, kernel C)."""
+    n, length, c = h.shape
+    per = c // groups
+    count = length * per
+    row = np.empty((length, c), dtype=np.float32)
+    empty = np.empty(0, dtype=np.float32)
+    acc = np.empty(c, dtype=np.float64)
+    centre = np.empty(c, dtype=np.float64)
+    mul = np.empty(c, dtype=np.float32)
+    add = np.empty(c, dtype=np.float32)
+    for b in range(n):
+        # per channel first (the inner loop runs along contiguous channels and vectorises),
+        # then per group; two passes, as torch, for the variance
+        acc[:] = 0.0
+        for pos in range(length):
+            for k in range(c):
+                acc[k] += h[b, pos, k]
+        for g in range(groups):
+            centre[g * per:(g + 1) * per] = acc[g * per:(g + 1) * per].sum() / count
+        acc[:] = 0.0
+        for pos in range(length):
+            for k in range(c):
+                d = h[b, pos, k] - centre[k]
+                acc[k] += d * d
+        # norm, affine and FiLM folded into one multiply-add per element
+        for g in range(groups):
+            inv = 1.0 / np.sqrt(acc[g * per:(g + 1) * per].sum() / count + 1e-5)
+            for k in range(g * per, (g + 1) * per):
+                s = 1.0 + film[b, offset + k]
+                mul[k] = inv * weight[k] * s
+                add[k] = (bias[k] - centre[k] * inv * weight[k]) * s + film[b, offset + c + k]
+        for pos in range(length):
+            for k in range(c):
+                row[pos, k] = _gelu(h[b, pos, k] * mul[k] + add[k])
+        _scatter_taps(row, empty, cols[b], kernel, dilation)
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def add_act(h, t, bias, gelu):
+    """``h += act(t + bias)`` in place (``gelu``: act is GELU, else the identity);
+    h, t (B, L, C)."""
+    n, length, c = h.shape
+    for b in range(n):
+        for pos in range(length):
+            for k in range(c):
+                v = t[b, pos, k] + bias[k]
+                h[b, pos, k] += _gelu(v) if gelu else v

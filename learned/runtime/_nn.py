@@ -28,7 +28,8 @@ def linear(x, w, b):
 
 #: Arrays below this many elements take numpy's GELU (where numpy's per-call cost is what
 #: counts), larger ones numba's kernel, 3-4x faster: the ar and vae families and a single
-#: flow or GAN river never import numba (~0.3 s once per process).
+#: flow river never import numba (~0.3 s once per process; the GAN and diffusion families
+#: always do, for their fused layers in ``_kernels``).
 GELU_NUMBA_FROM = 1 << 13
 
 
@@ -102,19 +103,6 @@ def conv(h, w_cols, b, *, kernel, dilation=1):
         if hi > lo:
             block[:, lo:hi] = h[:, lo + shift:hi + shift]
     return linear(cols, w_cols, b)
-
-
-def group_norm(h, groups, weight, bias, eps=1e-5):
-    """``torch.nn.GroupNorm`` of channels-last ``h`` (B, L, C) (biased variance, as torch).
-
-    Sums run along L first (contiguous, fast), then over each group's channels."""
-    n, length, c = h.shape
-    count = F32(length * (c // groups))
-    mean = h.sum(axis=1).reshape(n, groups, c // groups).sum(axis=2) / count                # (B, G)
-    d = h - np.repeat(mean, c // groups, axis=1)[:, None, :]
-    var = (d * d).sum(axis=1).reshape(n, groups, c // groups).sum(axis=2) / count
-    inv = np.repeat(1.0 / np.sqrt(var + F32(eps)), c // groups, axis=1)[:, None, :]
-    return d * (inv * weight) + bias
 
 
 def upsample2(h):

@@ -22,6 +22,8 @@ class VAERuntime(RuntimeModel):
 
     family = "vae"
     likelihood = "estimate"
+    #: larger blocks than the base's: this family's cost is per call, not per river
+    BLOCK = 512
 
     @staticmethod
     def shapes(config):

@@ -6,13 +6,14 @@ level's rivers, and 2,000), ``sample(n, seed=...)`` of ``learned.runtime`` is ti
 drawn from the training bank on both sides (y=None), end to end.
 
 Each (side, family, batch) runs in a fresh child process: its first call is the cold start
-(for the runtime with an empty ``NUMBA_CACHE_DIR``, so numba compiles its kernel when the
-batch is large enough to use it), then the best of ``--repeats`` calls is the warm speed. The
+(for the runtime with an empty ``NUMBA_CACHE_DIR``, so numba compiles the kernels the
+family uses), then the best of ``--repeats`` calls is the warm speed. The
 runtime is also started once more with the cache its cold run left ("cached": what a game's
 second launch pays). Import times (``import learned.runtime`` vs ``import torch``) are the
 best of three fresh interpreters. Both sides use the machine's default thread counts
 (``--torch-threads 1`` pins torch to one thread, its best case for small batches when the
-machine is busy; the runtime itself runs batches up to 64 rivers on one BLAS thread).
+machine is busy; the runtime samples blocks of rivers on a thread per core, each on one
+BLAS thread: ``RuntimeModel.BLOCK``).
 
 Before timing, the script checks that runtime and torch agree from the same noise (flow, gan
 and diffusion, whose torch samplers draw nothing but that noise for a given y) within 1e-5,

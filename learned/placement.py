@@ -60,11 +60,13 @@ class _TorchModel:
         from . import pretrained               # needs torch: its error says how to get it
         self.model = pretrained.load(name)
 
-    def sample(self, n, y=None, *, seed=None, temperature=1.0) -> np.ndarray:
+    def sample(self, n, y=None, *, seed=None, temperature=1.0,
+               exact_sinuosity=True) -> np.ndarray:
         from ._torch import torch
         gen = torch.Generator().manual_seed(int(seed))
         with torch.no_grad():
-            return self.model.sample(n, y, generator=gen, temperature=temperature).numpy()
+            return self.model.sample(n, y, generator=gen, temperature=temperature,
+                                     exact_sinuosity=exact_sinuosity).numpy()
 
 
 def river_generator(name: str) -> "LearnedRivers":

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import paths as _pk
 from ._validate import check_float, check_int
 
 __all__ = [
@@ -40,11 +39,19 @@ __all__ = [
     "meander_wavelength",
     "place",
     "resample",
+    "scale_to_sinuosity",
     "self_intersection_count",
     "self_intersects",
     "sinuosity",
     "turning_angles",
 ]
+
+def _kernels():
+    """The numba kernels, imported on first use: the rest of this module is numpy, and
+    ``learned.runtime`` (which games import at start-up) uses it without paying for numba."""
+    from ._kernels import paths
+    return paths
+
 
 #: Turning angles with a root-mean-square below this (radians) count as a straight path in
 #: :func:`meander_wavelength`.
@@ -130,7 +137,7 @@ def resample(path, n) -> np.ndarray:
     batch = p.reshape(-1, p.shape[-2], 2)
     cum = np.ascontiguousarray(arc_length(batch))
     out = np.empty((batch.shape[0], n, 2))
-    _pk.resample(np.ascontiguousarray(batch), cum, out)
+    _kernels().resample(np.ascontiguousarray(batch), cum, out)
     return out.reshape(p.shape[:-2] + (n, 2))
 
 
@@ -347,6 +354,95 @@ def sinuosity(path) -> np.ndarray | float:
         return _scalar_or(arc / chord)
 
 
+
+def scale_to_sinuosity(turns, target, *, rtol=1e-6, max_iter=50) -> np.ndarray:
+    """Turning angles multiplied by one factor per path so that the equal-step path they
+    draw (:func:`angles_to_path`) has the ``target`` sinuosity.
+
+    Headings are cumulative sums of the turns, so scaling the turns by ``a`` scales every
+    heading by ``a``; the chord ``|sum_k exp(i a H_k)|`` is then smooth in ``a``, and a
+    bracketed Newton iteration from ``a = 1`` finds the factor nearest to 1 on the side it
+    starts from (``a`` < 1 straightens, ``a`` > 1 bends more). The shape's pattern (where it
+    turns, its autocorrelation, the signs) is kept; only the amplitude changes.
+
+    Parameters
+    ----------
+    turns : array_like, shape (N - 2,) or (B, N - 2)
+        Turning angles in radians, finite.
+    target : float or array_like of shape (B,)
+        Sinuosity wanted, >= 1 and finite.
+    rtol : float, optional
+        Relative tolerance on the sinuosity reached. Default 1e-6.
+    max_iter : int, optional
+        Iterations at most (each halves the bracket or takes a Newton step). Default 50.
+
+    Returns
+    -------
+    numpy.ndarray, the shape of ``turns``, float64
+        The scaled turns (not wrapped). A path whose turns are all zero stays straight
+        whatever the target; where the target is out of reach (beyond 64 times the turns),
+        the factor that came closest is used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from procgen.paths import angles_to_path, scale_to_sinuosity, sinuosity
+    >>> turns = 0.2 * np.sin(np.arange(62) / 4.0)
+    >>> round(float(sinuosity(angles_to_path(turns))), 3)
+    1.183
+    >>> scaled = scale_to_sinuosity(turns, 1.5)
+    >>> round(float(sinuosity(angles_to_path(scaled))), 6)
+    1.5
+    """
+    t = np.asarray(turns, dtype=np.float64)
+    if t.ndim not in (1, 2) or not np.all(np.isfinite(t)):
+        raise ValueError(f"turns must be finite with shape (N - 2,) or (B, N - 2), got shape "
+                         f"{t.shape}")
+    paths = t.reshape(-1, t.shape[-1])
+    goal = np.asarray(target, dtype=np.float64)
+    if not _broadcasts(goal.shape, t.shape[:-1]) or not np.all(np.isfinite(goal) & (goal >= 1)):
+        raise ValueError(f"target must be finite and >= 1, one value or one per path "
+                         f"({t.shape[:-1]}), got {target!r}")
+    goal = np.broadcast_to(goal, t.shape[:-1]).reshape(-1)
+    check_float("rtol", rtol, lo=0.0, lo_open=True)
+    check_int("max_iter", max_iter, lo=1)
+    heading = np.zeros((len(paths), t.shape[-1] + 1))
+    np.cumsum(paths, axis=1, out=heading[:, 1:])
+    steps = heading.shape[1]
+
+    def sinuosity_and_slope(a):
+        phase = a[:, None] * heading
+        cos, sin = np.cos(phase), np.sin(phase)
+        cx, cy = cos.sum(axis=1), sin.sum(axis=1)
+        dx, dy = -(heading * sin).sum(axis=1), (heading * cos).sum(axis=1)
+        mod2 = cx * cx + cy * cy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = steps / np.sqrt(mod2)
+            return s, -steps * (cx * dx + cy * dy) / mod2 ** 1.5
+
+    a = np.ones(len(paths))
+    lo, hi = np.zeros(len(paths)), np.full(len(paths), np.inf)
+    best, best_err = a.copy(), np.full(len(paths), np.inf)
+    for _ in range(max_iter):
+        s, slope = sinuosity_and_slope(a)
+        err = np.abs(s - goal)
+        better = err < best_err
+        best[better], best_err[better] = a[better], err[better]
+        todo = ~(err <= rtol * goal)
+        if not todo.any():
+            break
+        below = s < goal
+        lo = np.where(todo & below, a, lo)
+        hi = np.where(todo & ~below, a, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = a - (s - goal) / slope
+        inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
+        # no upper bound yet: double (at most to 64); else bisect the bracket
+        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), np.minimum(2.0 * a, 64.0))
+        a = np.where(todo, np.where(inside, newton, fallback), a)
+    return (paths * best[:, None]).reshape(t.shape)
+
+
 def _uniform_turns(path, n_samples):
     """Turning angles of the path resampled to ``n_samples`` points, and the sample spacing."""
     p = _as_paths(path)
@@ -547,7 +643,7 @@ def _intersections(path, *, first_only):
     order = np.argsort(lo, axis=1, kind="stable")
     rank = np.cumsum(moving, axis=1) - 1
     out = np.empty(batch.shape[0], np.int64)
-    _pk.self_intersections(batch, lo, order, rank, wide_cols.astype(np.int64), first_only,
+    _kernels().self_intersections(batch, lo, order, rank, wide_cols.astype(np.int64), first_only,
                            out)
     return int(out[0]) if p.ndim == 2 else out
 

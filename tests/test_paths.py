@@ -306,3 +306,29 @@ def test_argument_errors_name_the_parameter():
     with pytest.raises(ValueError, match="start_rc and end_rc must be"):
         place(p, (0.0,), (1.0, 1.0))
     assert P.STRAIGHT_RMS > 0
+
+
+def test_scale_to_sinuosity_reaches_every_target_and_keeps_the_pattern():
+    rng = np.random.default_rng(4)
+    turns = rng.normal(0.0, 0.3, (300, 62))
+    target = rng.uniform(1.0, 3.0, 300)
+    target[:5] = 1.0                                                  # straight exactly
+    scaled = P.scale_to_sinuosity(turns, target)
+    reached = P.sinuosity(angles_to_path(scaled))
+    assert np.abs(reached - target).max() <= 2e-6 * target.max()
+    factor = scaled / turns                                           # one factor per path
+    assert np.allclose(factor, factor[:, :1]) and (factor[:, 0] >= 0).all()
+    # the factor is the one nearest 1: a path already at its target is unchanged
+    own = P.sinuosity(angles_to_path(turns))
+    assert np.allclose(P.scale_to_sinuosity(turns, own), turns, rtol=1e-5, atol=1e-9)
+
+
+def test_scale_to_sinuosity_edge_cases_and_bad_input():
+    assert np.array_equal(P.scale_to_sinuosity(np.zeros(8), 2.0), np.zeros(8))
+    one = P.scale_to_sinuosity([0.1, -0.2, 0.3], 1.2)
+    assert one.shape == (3,) and abs(P.sinuosity(angles_to_path(one)) - 1.2) < 1e-5
+    for bad in (0.5, np.nan, [1.2, 1.3]):
+        with pytest.raises(ValueError, match="target"):
+            P.scale_to_sinuosity(np.zeros((3, 4)), bad)
+    with pytest.raises(ValueError, match="turns"):
+        P.scale_to_sinuosity([np.inf, 0.0], 1.1)

@@ -107,7 +107,7 @@ def parity_error(name, n=48, temperature=1.0, seed=0):
         if name in ("flow", "gan", "diffusion"):
             # the torch model draws nothing but its noise for a full y: replay the generator
             ref = model.sample(n, y, generator=torch.Generator().manual_seed(seed),
-                               temperature=temperature).numpy()
+                               temperature=temperature, exact_sinuosity=False).numpy()
             (key, (_, shape)), = rt.noise_shapes(n).items()
             noise = torch.randn(shape, generator=torch.Generator().manual_seed(seed)).numpy()
             out = rt.sample_from_noise(y, {key: noise}, temperature=temperature)
@@ -264,6 +264,49 @@ def test_same_seed_same_rivers(name):
     gen = np.random.default_rng(5)
     assert np.array_equal(model.sample(3, seed=np.random.default_rng(5)),
                           model.sample(3, seed=gen))
+
+
+#: The control grid of the evaluation: every requested sinuosity at every length.
+CONTROL = [(s, length) for s in (1.05, 1.1, 1.3, 1.6, 2.0, 2.5) for length in (60.0, 200.0,
+                                                                           600.0)]
+
+
+def _realised(turns):
+    from procgen.paths import angles_to_path, sinuosity
+    return sinuosity(angles_to_path(np.asarray(turns, dtype=np.float64)))
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_samples_have_exactly_the_requested_sinuosity(name):
+    model = runtime.load(name)
+    n = 4 if name == "diffusion" else 12
+    s = np.repeat([c[0] for c in CONTROL], n)
+    length = np.repeat([c[1] for c in CONTROL], n)
+    turns = model.sample(len(s), {"sinuosity": s, "length_km": length}, seed=2)
+    assert np.abs(_realised(turns) - s).max() < 1e-4
+    # drawn conditions are matched too, and the raw draws are the model's own (not matched)
+    cond = model.condition(60, None, rng=np.random.default_rng(0))
+    noise = {k: np.random.default_rng(1).standard_normal(shape, dtype=np.float32)
+             for k, (_, shape) in model.noise_shapes(60).items()}
+    raw = model.sample_from_noise(cond, noise)
+    matched = model.match_sinuosity(raw, cond)
+    target = model.decode_y(cond)["sinuosity"]
+    assert np.abs(_realised(matched) - target).max() < 1e-4
+    assert np.abs(_realised(raw) - target).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["ar", "diffusion", "ebm"])
+def test_torch_models_match_the_requested_sinuosity_too(name):
+    torch = _torch()
+    from learned import pretrained
+
+    model = pretrained.load(name)
+    gen = torch.Generator().manual_seed(0)
+    y = {"sinuosity": np.array([1.05, 1.6, 2.5]), "length_km": np.array([60.0, 200.0, 600.0])}
+    turns = model.sample(3, y, generator=gen)
+    assert np.abs(_realised(turns.numpy()) - y["sinuosity"]).max() < 1e-4
+    raw = model.sample(3, y, generator=gen, exact_sinuosity=False)
+    assert np.abs(_realised(raw.numpy()) - y["sinuosity"]).max() > 1e-3
 
 
 def test_y_none_draws_training_conditions_and_partial_y_keeps_the_given_key():

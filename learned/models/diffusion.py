@@ -34,7 +34,7 @@ from .._torch import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RiverModel, wrap_angle
+from .base import RiverModel, match_sinuosity, wrap_angle
 
 __all__ = ["DiffusionModel"]
 
@@ -151,7 +151,7 @@ class DiffusionModel(RiverModel):
 
     @torch.no_grad()
     def sample(self, n: int, y=None, *, generator=None, temperature: float = 1.0,
-               steps: int | None = None):
+               steps: int | None = None, exact_sinuosity: bool = True):
         """(n, T-2) turning angles in radians, in (-pi, pi].
 
         Parameters
@@ -166,6 +166,9 @@ class DiffusionModel(RiverModel):
             Scale of the initial noise (1 = the model's distribution).
         steps : int, optional
             ODE steps; default ``config.sample_steps``.
+        exact_sinuosity : bool, optional
+            Scale each river to its condition's sinuosity (:func:`match_sinuosity`).
+            Default True.
 
         Examples
         --------
@@ -189,7 +192,9 @@ class DiffusionModel(RiverModel):
                 u = u + 0.5 * dt * (v + self._guided(u_end, t + dt, y))
             else:
                 u = u + dt * v
-        return wrap_angle(u * self.x_scale)
+        x = u * self.x_scale
+        return match_sinuosity(x, y) if exact_sinuosity else wrap_angle(x)
 
     def _sample(self, n, y, generator, temperature):
-        return self.sample(n, y, generator=generator, temperature=temperature)
+        return self.sample(n, y, generator=generator, temperature=temperature,
+                           exact_sinuosity=False)

@@ -82,7 +82,7 @@ from torch import nn
 from ..baselines import CoinFlip, FergusonAR2
 from .ar import ARModel
 from .._contract import wrap_angle
-from .base import RiverModel, _headings, encode_y, sinuosity_error
+from .base import RiverModel, _headings, encode_y, match_sinuosity, sinuosity_error
 
 __all__ = ["EBMModel", "BASES"]
 
@@ -315,7 +315,10 @@ class EBMModel(RiverModel):
         parts, start = [], 0
         for model, k in zip([self.base, *self.hand.values()], counts):
             if k:
-                parts.append(model.sample(k, y[start:start + k], generator=generator).float())
+                # raw draws (no sinuosity match): their densities must be the exact ones
+                kw = {"exact_sinuosity": False} if isinstance(model, RiverModel) else {}
+                parts.append(model.sample(k, y[start:start + k], generator=generator,
+                                          **kw).float())
             start += k
         return torch.cat(parts)
 
@@ -396,7 +399,7 @@ class EBMModel(RiverModel):
     @torch.no_grad()
     def sample(self, n: int, y=None, *, generator=None, temperature: float = 1.0,
                n_candidates: int | None = None, refine_steps: int = 0,
-               step_size: float = 1e-3):
+               step_size: float = 1e-3, exact_sinuosity: bool = True):
         """(n, T-2) turning angles in radians, in (-pi, pi].
 
         Parameters
@@ -413,6 +416,9 @@ class EBMModel(RiverModel):
             chain (1 = the base alone). Default ``config.n_candidates``.
         refine_steps, step_size : int, float, optional
             Langevin steps on the energy after the chain (:meth:`refine`). Default 0.
+        exact_sinuosity : bool, optional
+            Scale each river to its condition's sinuosity after the chain
+            (:func:`learned.models.base.match_sinuosity`). Default True.
 
         Returns
         -------
@@ -434,9 +440,10 @@ class EBMModel(RiverModel):
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"n_candidates must be an integer >= 1, got {k!r}")
         cond = self.condition(n, y, generator=generator)
+        base_kw = ({"temperature": temperature, "exact_sinuosity": False}
+                   if self.config.base == "ar" else {})
         cand = self.base.sample(n * k, cond.repeat(k, 1), generator=generator,
-                                **({"temperature": temperature} if self.config.base == "ar"
-                                   else {})).float().view(k, n, -1)      # (K, n, D)
+                                **base_kw).float().view(k, n, -1)        # (K, n, D)
         if temperature != 1.0 and self.config.base != "ar":
             cand = cand * temperature           # the Gaussian base: scale its draws
         flat, fcond = cand.reshape(k * n, -1), cond.repeat(k, 1)
@@ -455,7 +462,7 @@ class EBMModel(RiverModel):
         if refine_steps:
             x = self.refine(x, cond, steps=refine_steps, step_size=step_size,
                             generator=generator)
-        return wrap_angle(x)
+        return match_sinuosity(x, cond) if exact_sinuosity else wrap_angle(x)
 
     @torch.no_grad()
     def select(self, candidates, y, *, temperature: float = 1.0, by: str = "residual",

@@ -129,7 +129,8 @@ class RuntimeModel:
         return self.condition(len(x), y)
 
     # -- the interface ----------------------------------------------------------------------
-    def sample(self, n: int, y=None, *, seed=None, temperature: float = 1.0) -> np.ndarray:
+    def sample(self, n: int, y=None, *, seed=None, temperature: float = 1.0,
+               exact_sinuosity: bool = True) -> np.ndarray:
         """``n`` rivers' turning angles, (n, T-2) float32 radians in (-pi, pi].
 
         Parameters
@@ -146,6 +147,10 @@ class RuntimeModel:
             same seed gives the same rivers.
         temperature : float, optional
             > 0; scales the noise (1, the default, is the model's distribution).
+        exact_sinuosity : bool, optional
+            Scale each river's turns so that its shape has exactly its condition's
+            sinuosity (:func:`procgen.paths.scale_to_sinuosity`; what the torch models'
+            ``sample`` does, ``learned.models.base.match_sinuosity``). Default True.
 
         Returns
         -------
@@ -171,8 +176,20 @@ class RuntimeModel:
         blocks = self._blocks(n)
         if len(blocks) < 2:
             with one_thread():
-                return self.sample_from_noise(cond, noise, temperature=temperature)
-        return self._sample_blocks(cond, noise, temperature, blocks)
+                x = self.sample_from_noise(cond, noise, temperature=temperature)
+        else:
+            x = self._sample_blocks(cond, noise, temperature, blocks)
+        return self.match_sinuosity(x, cond) if exact_sinuosity else x
+
+    def match_sinuosity(self, turns, cond) -> np.ndarray:
+        """``turns`` (n, T-2) scaled river by river to the sinuosity of the encoded
+        conditions ``cond`` (n, 2), wrapped, float32 (see :meth:`sample`)."""
+        from procgen.paths import scale_to_sinuosity
+
+        if not len(turns):
+            return turns
+        target = np.maximum(self.decode_y(cond)["sinuosity"], 1.0)
+        return self._finish(scale_to_sinuosity(turns, target))
 
     def _blocks(self, n):
         """The slices of a batch of ``n`` rivers (see :data:`BLOCK`, :data:`SPLIT_FROM`)."""

@@ -96,7 +96,7 @@ class LearnedRivers:
         Model name, e.g. ``'flow'`` or ``'ar'``.
     sinuosity, length_km : float, optional
         Requested conditions; None (default) draws them from the training data's own
-        distribution (a ``RiversConfig`` with such attributes overrides these).
+        distribution (``RiversConfig.sinuosity``, when set, overrides ``sinuosity``).
     temperature : float, optional
         Sampling temperature (1 = the model's distribution). Default 1.
     model : RuntimeModel or torch RiverModel, optional

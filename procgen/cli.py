@@ -58,7 +58,7 @@ _GENERATION_OPTIONS = {"seed": "--seed", "size": "--size", "preset": "--preset",
                        "rivers": "--rivers", "cell_size": "--cell-size",
                        "sea_level": "--sea-level", "river_count": "--river-count",
                        "river_threshold": "--river-threshold", "world": "--world",
-                       "at": "--at", "meanders": "--meanders"}
+                       "at": "--at", "meanders": "--meanders", "sinuosity": "--sinuosity"}
 
 #: Output suffixes each export format accepts.
 _EXPORT_SUFFIXES = {"tiled": (".json", ".tmj"), "geojson": (".geojson", ".json"),
@@ -196,6 +196,10 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                    help="how flow rivers' reaches are drawn: none (along their D8 cells), "
                         "curve (sine-generated meanders in their valleys) or learned:NAME "
                         "(a learned model's shapes, e.g. learned:ar) (default: curve)")
+    g.add_argument("--sinuosity", type=float, metavar="S",
+                   help="sinuosity of the rivers a learned:NAME generator places, 1..10 "
+                        "(course length / straight distance; default: drawn from the "
+                        "model's real training rivers)")
     g.add_argument("--world", action="store_true", default=None,
                    help="draw a window of the endless world of this seed (landmasses in an "
                         "endless sea; any window matches the same cells of any other)")
@@ -482,6 +486,12 @@ def _plan(args) -> _Plan:
             config = replace(config, rivers=replace(config.rivers, meanders=args.meanders))
             from .meanders import source_of
             source_of(config.rivers)          # a plug-in's weights, before any work
+    if args.sinuosity is not None:
+        if not generator.name.startswith("learned:"):
+            raise ValueError(f"--sinuosity applies to the learned:NAME generators, not "
+                             f"--rivers {generator.name}")
+        with _as_option("--sinuosity", "sinuosity"):
+            config = replace(config, rivers=replace(config.rivers, sinuosity=args.sinuosity))
     if args.sea_level is not None:
         with _as_option("--sea-level", "sea_threshold"):
             config = replace(config, terrain=replace(config.terrain,

@@ -112,6 +112,10 @@ class RiversConfig:
     meanders_fallback : {None, 'curve', 'none'}
         What to draw when a plug-in meander source cannot be loaded (no weights, no
         runtime): None (default) makes that an error.
+    sinuosity : float or None
+        Sinuosity (course length / straight distance, in [1, 10]) asked of the shapes of
+        the ``'learned:NAME'`` generators, which match it exactly; None (default) draws
+        each river's from the model's training rivers. Other generators ignore it.
 
     Examples
     --------
@@ -134,6 +138,7 @@ class RiversConfig:
     reference_cell_size: float | None = 500.0
     meanders: str = "curve"
     meanders_fallback: str | None = None
+    sinuosity: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:
@@ -157,6 +162,8 @@ class RiversConfig:
         if self.meanders_fallback not in (None, *MEANDERS):
             raise ValueError(f"meanders_fallback must be None, 'curve' or 'none', got "
                              f"{self.meanders_fallback!r}")
+        if self.sinuosity is not None:
+            check_float("sinuosity", self.sinuosity, lo=1.0, hi=10.0)
 
     def _unit(self, cell_size: float) -> float:
         cell_size = check_cell_size(cell_size)

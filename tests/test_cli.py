@@ -881,3 +881,21 @@ def test_meanders_option_draws_curves_and_is_flow_only(tmp_path, capsys):
     assert main(["map", "--rivers", "walker", "--meanders", "curve",
                  "-o", str(tmp_path / "x.png")]) == 2
     assert "--meanders applies to --rivers flow only" in capsys.readouterr().err
+
+
+def test_sinuosity_option_is_what_learned_rivers_get(tmp_path, capsys):
+    from procgen.paths import sinuosity
+
+    lv = tmp_path / "s.npz"
+    assert main(["map", "--size", "128", "--cell-size", "2000", "--rivers", "learned:ar",
+                 "--sinuosity", "1.7", "-o", str(tmp_path / "s.png"), "--level", str(lv)]) == 0
+    level = Level.load(lv)
+    assert level.config.rivers.sinuosity == 1.7 and level.rivers
+    assert np.median([sinuosity(r.path) for r in level.rivers]) == pytest.approx(1.7, abs=0.05)
+    for args, message in ((["--rivers", "flow", "--sinuosity", "1.5"],
+                           "--sinuosity applies to the learned:NAME generators"),
+                          (["--rivers", "learned:ar", "--sinuosity", "0.9"],
+                           "--sinuosity must be in [1, 10], got 0.9")):
+        assert main(["map", *args, "-o", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

@@ -217,3 +217,20 @@ def test_meander_compare_writes_both_and_counts_grid_segments(tmp_path, capsys):
     assert share < 15.0
     from PIL import Image
     assert Image.open(out).size == (2 * 120 + 6, 120)
+
+
+def test_sinuosity_sweep_draws_each_family_at_each_request(tmp_path, capsys):
+    from PIL import Image
+
+    from demos import sinuosity_sweep
+
+    out = tmp_path / "sweep.png"
+    assert sinuosity_sweep.main(["--families", "ar,gan", "--targets", "1.2,2", "--per-cell",
+                                 "2", "--cell", "60", "--out", str(out)]) == 0
+    assert Image.open(out).size == (80 + 2 * 60, 22 + 2 * 60)
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [r.split()[0] for r in rows] == ["ar", "gan"]
+    for r in rows:                                  # "raw -> returned" per cell
+        returned = [float(part.split()[0]) for part in r.split("->")[1:]]
+        assert returned == [1.2, 2.0]
+    assert sinuosity_sweep.main(["--targets", "0.5", "--out", str(out)]) == 2

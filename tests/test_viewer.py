@@ -17,6 +17,7 @@ pygame = pytest.importorskip("pygame")
 from PIL import Image  # noqa: E402
 
 import procgen  # noqa: E402
+from procgen.paths import sinuosity  # noqa: E402
 from procgen.rivers import BUILTIN_GENERATORS, river_cells  # noqa: E402
 
 from demos import explore  # noqa: E402
@@ -390,6 +391,22 @@ def test_learned_keys_work_without_torch(tmp_path, monkeypatch):
         explorer.wait_idle(60)
         assert explorer.shown[0].key.generator == explorer.learned[0]
         assert explorer.shown[0].level.rivers
+        # ] asks the learned rivers for a sinuosity, step by step; [ goes back to drawn
+        for _ in range(4):
+            key(explorer, pygame.K_RIGHTBRACKET)
+        explorer.wait_idle(60)
+        pane = explorer.shown[0]
+        assert pane.key.sinuosity == 1.6 and "sinuosity 1.6" in explorer._status()
+        realised = [sinuosity(r.path) for r in pane.level.rivers]
+        assert realised and np.median(realised) == pytest.approx(1.6, abs=0.05)
+        for _ in range(9):                                   # clamped at the first step
+            key(explorer, pygame.K_LEFTBRACKET)
+        explorer.wait_idle(60)
+        assert explorer.shown[0].key.sinuosity is None
+        key(explorer, pygame.K_1)                            # flow: the request is not in
+        explorer.wait_idle(60)                               # its key, so nothing redraws
+        key(explorer, pygame.K_RIGHTBRACKET)
+        assert explorer.wanted()[0].sinuosity is None
     finally:
         explorer.close()
 

@@ -36,6 +36,16 @@ BUILTIN_ORDER = ("flow", "walker", "persistent", "sine", "downhill")
 _LABELS = {"flow": "flow", "walker": "coin-flip walker", "persistent": "persistent walker",
            "sine": "sine curve", "downhill": "downhill walker", "none": "no rivers"}
 
+def _label(key: LevelKey) -> str:
+    """A pane's rivers in words: the generator, D8 paths, a requested sinuosity."""
+    return (_LABELS.get(key.generator, key.generator) + (" (D8 paths)" if key.d8 else "")
+            + (f", sinuosity {key.sinuosity:g}" if key.sinuosity is not None else ""))
+
+
+#: What [ and ] step through: the sinuosity asked of learned rivers (None: drawn from the
+#: model's training rivers), the targets the learned layer's evaluation checks.
+SINUOSITY_STEPS = (None, 1.05, 1.1, 1.3, 1.6, 2.0, 2.5)
+
 #: Every key binding, as the help overlay (H, F1) lists them.
 KEYS = (
     ("drag, arrows, WASD", "pan (hold Shift to pan faster)"),
@@ -50,6 +60,7 @@ KEYS = (
     ("C", "layer: contours"),
     ("O", "layer: water (off shows the bare relief)"),
     ("E", "flow rivers: meanders off / on (the active pane)"),
+    ("[ and ]", "learned rivers: lower / raise the sinuosity asked for (first step: drawn)"),
     ("B", "side by side: two river generators, same terrain and seed"),
     ("Tab", "side by side: which pane the number keys set"),
     ("Ctrl+S or F12", "save the view as PNG"),
@@ -193,6 +204,7 @@ class Explorer:
         self.preset = opts.preset
         self.generators = [opts.rivers, opts.compare or self._other(opts.rivers)]
         self.meanders = ["curve", "curve"]    # per pane: how flow rivers' reaches are drawn
+        self.sinuosity = [None, None]         # per pane: asked of learned rivers
         self.split = opts.compare is not None
         self.active = 0
         self.layers = Layers()
@@ -250,8 +262,10 @@ class Explorer:
     def wanted(self) -> list[LevelKey]:
         """The Level of each pane, as the current seed, preset and generators ask."""
         o = self.options
-        return [LevelKey(self.seed, o.size, o.cell_size, self.preset, g, m)
-                for g, m in zip(self.generators[:self.panes], self.meanders)]
+        return [LevelKey(self.seed, o.size, o.cell_size, self.preset, g, m,
+                         s if g.startswith("learned:") else None)
+                for g, m, s in zip(self.generators[:self.panes], self.meanders,
+                                   self.sinuosity)]
 
     @property
     def busy(self) -> bool:
@@ -397,6 +411,8 @@ class Explorer:
             self.active = 1 - self.active
         elif k == pygame.K_e:
             self.toggle_meanders()
+        elif k in (pygame.K_LEFTBRACKET, pygame.K_RIGHTBRACKET):
+            self.step_sinuosity(1 if k == pygame.K_RIGHTBRACKET else -1)
 
     # -- actions --------------------------------------------------------------------------
     def new_seed(self) -> None:
@@ -444,6 +460,19 @@ class Explorer:
         self.meanders[pane] = "none" if self.meanders[pane] == "curve" else "curve"
         if self.generators[pane] != "flow":
             self._toast("meanders apply to flow rivers (key 1)")
+        self._dirty = True
+
+    def step_sinuosity(self, step: int) -> None:
+        """The sinuosity the active pane's learned rivers ask for, ``step`` places along
+        :data:`SINUOSITY_STEPS` (clamped at both ends)."""
+        pane = self.active if self.split else 0
+        i = SINUOSITY_STEPS.index(self.sinuosity[pane]) + step
+        self.sinuosity[pane] = SINUOSITY_STEPS[min(max(i, 0), len(SINUOSITY_STEPS) - 1)]
+        s = self.sinuosity[pane]
+        self._toast("learned rivers: " + (f"sinuosity {s:g}" if s is not None
+                                          else "sinuosity drawn from real rivers"))
+        if not self.generators[pane].startswith("learned:"):
+            self._toast("sinuosity applies to learned rivers (keys 6-9, 0)")
         self._dirty = True
 
     def toggle_layer(self, name: str) -> None:
@@ -670,9 +699,7 @@ class Explorer:
                 self._draw_hovered_river(target, i, rect)
             if labels and self.split:
                 key = pane.key if pane is not None else self.wanted()[i]
-                text = _LABELS.get(key.generator, key.generator)
-                if key.d8:
-                    text += " (D8 paths)"
+                text = _label(key)
                 if pane is not None:
                     text += f"  ({len(pane.level.rivers)} rivers)"
                 colour = overlay.ACCENT if (i == self.active and highlight) else overlay.TEXT
@@ -771,8 +798,7 @@ class Explorer:
 
     def _status(self) -> str:
         o = self.options
-        gens = " vs ".join(_LABELS.get(k.generator, k.generator)
-                           + (" (D8 paths)" if k.d8 else "") for k in self.wanted())
+        gens = " vs ".join(_label(k) for k in self.wanted())
         on = [n for n in ("hillshade", "rivers", "contours", "water") if getattr(self.layers, n)]
         return (f"seed {self.seed} | {self.preset} | {o.size}x{o.size} cells of {o.cell_size:g} m"
                 f" | rivers: {gens} | layers: {', '.join(on) or 'none'} | "

@@ -68,6 +68,7 @@ class LevelKey:
     preset: str
     generator: str
     meanders: str = "curve"
+    sinuosity: float | None = None     # asked of learned generators; None: drawn
 
     @property
     def d8(self) -> bool:
@@ -76,8 +77,9 @@ class LevelKey:
 
     @property
     def label(self) -> str:
-        """The generator, noting D8 paths when meanders are off."""
-        return self.generator + (" (D8 paths)" if self.d8 else "")
+        """The generator, noting D8 paths when meanders are off and a requested sinuosity."""
+        return (self.generator + (" (D8 paths)" if self.d8 else "")
+                + (f", sinuosity {self.sinuosity:g}" if self.sinuosity is not None else ""))
 
     @property
     def terrain(self) -> tuple:
@@ -122,7 +124,8 @@ def _context(key: LevelKey):
     ctx = context(seed=key.seed, shape=(key.size, key.size), cell_size=key.cell_size,
                   max_cells=None)
     config = LevelConfig.from_preset(key.preset)
-    return ctx, replace(config, rivers=replace(config.rivers, meanders=key.meanders))
+    return ctx, replace(config, rivers=replace(config.rivers, meanders=key.meanders,
+                                               sinuosity=key.sinuosity))
 
 
 def contour_mask(height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

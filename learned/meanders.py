@@ -5,8 +5,10 @@
 with a learned model's shapes without importing ``learned``. Shapes come from the torch-free
 runtime (:mod:`learned.runtime`), so this works on a core install.
 
-Each reach is conditioned on its own sinuosity (from its slope and discharge) and length,
-clipped to the range of the rivers the model was trained on (their 1st to 99th percentile:
+``procgen`` asks for the reaches of at least ``procgen.meanders.MIN_PLUGIN_CELLS`` cells
+(on shorter ones a shape's 64 points would be closer than half a cell; they get the
+sine-generated curve). Each reach is conditioned on its own sinuosity (from its slope and
+discharge) and length, clipped to the range of the rivers the model was trained on (their 1st to 99th percentile:
 reaches are often shorter than any river in World Data Bank II), and gets its condition and
 noise from its own SeedSequence; the batch is then decoded in one call. So a reach's shape
 depends only on the seed and the reach, not on the batch it was drawn in (to float32
@@ -77,5 +79,6 @@ class LearnedMeanders:
                 parts[k].append(rng.standard_normal(shape, dtype=np.float32) if kind == "normal"
                                 else rng.random(shape, dtype=np.float32))
         noise = {k: np.concatenate(v, axis=self._axis[k]) for k, v in parts.items()}
-        turns = self.model.sample_from_noise(y, noise)
-        return [canonical(angles_to_path(t.astype(np.float64))) for t in turns]
+        turns = self.model.sample_with(y, noise)
+        # one batched call: every shape has the model's T points
+        return list(canonical(angles_to_path(np.asarray(turns, np.float64))))

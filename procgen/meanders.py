@@ -13,13 +13,20 @@ each *reach* (the path between two of those points) in three steps:
    model), laid along the centreline so that it starts and ends on it. ``omega`` gives the
    reach its sinuosity, ``1 / J0(omega)``; the wavelength is about 11 channel widths
    (Leopold & Wolman 1960), at least :data:`MIN_WAVELENGTH_CELLS` cells so the grid
-   resolves it.
+   resolves it, times a random factor up to :data:`WAVELENGTH_SPREAD`, and the phase drifts
+   strongly (:data:`procgen._kernels.meanders.DRIFT`). At map scale the channel's own
+   meanders are below a cell, so what the grid shows is the valley-scale planform, whose
+   bends vary in length: with one fixed wavelength and a weak drift the curve was nearly
+   periodic, which a classifier told from real rivers at once (``bench_meanders.py``).
+   A reach shorter than its wavelength gets one bend, half a sine wave (a straight
+   smoothed run would keep the grid's direction, e.g. across a lake's flat surface).
 3. **Constraints.** Every point of the curve must stay in the reach's own valley: in the
    river's own Voronoi cell among all rivers' cells (so it never crosses or touches another
    river except where it joins it), in the drainage basin of the river's outlet (so it never
-   crosses a divide), and off water. Where a point would leave, the lateral offset is
-   shrunk there (and smoothly around it); a reach whose curve still crosses itself or
-   another is drawn along its centreline.
+   crosses a divide), and off water unless its centreline is on water (a river crossing a
+   lake on its surface). Where a point would leave, the lateral offset is shrunk there (and
+   smoothly around it); a reach whose curve still crosses itself or another is drawn along
+   its centreline.
 
 Sinuosity comes from the reach's slope and discharge: Leopold & Wolman (1957) found that
 channels steeper than ``S = 0.06 Q**-0.44`` (Q bankfull discharge in ft^3/s, i.e. about
@@ -29,8 +36,13 @@ ratio r of a reach's slope to that threshold, ``1.1 + (MAX_SINUOSITY - 1.1) / (1
 valley-confined channel) far above. Schumm (1963) ties sinuosity to the channel's silt-clay
 content, which these maps do not model.
 
-A reach's random numbers come from its own stream, keyed by its end cells, so its shape
+A reach's random numbers come from its own key, the meander stream's mixed with its end
+cells (a counter-based SplitMix64 sequence, no generator object per reach), so its shape
 depends only on the seed and the reach, not on the other rivers or their order.
+
+A plug-in source (``'learned:NAME'``) draws the reaches of at least
+:data:`MIN_PLUGIN_CELLS` cells, all in one batch; shorter reaches, on which its 64 points
+would be closer than half a cell, get the curve.
 
 >>> import numpy as np
 >>> from procgen import generate_level
@@ -42,6 +54,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import math
 import warnings
@@ -49,18 +62,31 @@ import warnings
 import numpy as np
 
 from ._kernels import meanders as _mk
-from ._kernels.raster import polyline_cells
 from ._units import cells as to_cells
-from .paths import resample, self_intersects
+from .paths import arc_length
 from .river import River
 from .rivers import MEANDERS  # noqa: F401 - the sources this module draws, re-exported
 
 __all__ = ["MEANDERS", "SOURCES_GROUP", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS",
-           "target_sinuosity", "sources", "source_of", "meander"]
+           "WAVELENGTH_SPREAD", "MIN_PLUGIN_CELLS", "MIN_BEND_CELLS", "target_sinuosity",
+           "sources", "source_of", "meander"]
 #: Highest sinuosity a reach is given (a very gentle, large river).
 MAX_SINUOSITY = 1.9
 #: Shortest meander wavelength drawn, in cells: shorter ones the grid cannot show.
 MIN_WAVELENGTH_CELLS = 10.0
+#: The meander wavelength of a reach is its base wavelength times ``WAVELENGTH_SPREAD**u``,
+#: u uniform in [0, 1).
+WAVELENGTH_SPREAD = 4.0
+#: How far beyond the rivers' bounding box a curve may swing, in cells.
+VALLEY_MARGIN = 32
+#: Shortest reach a plug-in (learned) source draws, in cells: about half its shape's 64
+#: points, so that its steps are at least half a cell; shorter reaches get the curve.
+MIN_PLUGIN_CELLS = 32.0
+#: Where the valley leaves a curve less than this share of its lateral offset, the curve
+#: is fitted to the valley and laid again (:meth:`_Reach.place`).
+FIT_BELOW = 0.9
+#: Shortest reach drawn with a bend, in cells (shorter ones keep their smoothed line).
+MIN_BEND_CELLS = 3.0
 #: Meander wavelength in channel widths (Leopold & Wolman 1960: 10-14).
 WAVELENGTH_WIDTHS = 11.0
 
@@ -79,10 +105,33 @@ def target_sinuosity(slope, discharge) -> np.ndarray:
     return 1.1 + (MAX_SINUOSITY - 1.1) / (1.0 + ratio ** 2)
 
 
+def _sinuosity(slope: float, discharge: float) -> float:
+    """:func:`target_sinuosity` of one reach, in scalar arithmetic (hundreds per level)."""
+    ratio = max(slope, 0.0) / (0.0125 * max(discharge, 1e-3) ** -0.44)
+    return 1.1 + (MAX_SINUOSITY - 1.1) / (1.0 + ratio ** 2)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a short 1-D float64 array, without its overhead."""
+    v = np.sort(values)
+    n = len(v)
+    return float(v[n // 2]) if n % 2 else 0.5 * (float(v[n // 2 - 1]) + float(v[n // 2]))
+
+
 def _j0(x):
     """Bessel J0 by its power series (exact to 1e-15 for |x| <= 2.4, all this module uses)."""
     x = np.asarray(x, np.float64)
     term, total = np.ones_like(x), np.ones_like(x)
+    for k in range(1, 30):
+        term = term * -(x * x / 4.0) / (k * k)
+        total = total + term
+    return total
+
+
+def _j0_scalar(x: float) -> float:
+    """:func:`_j0` of one float, the same series in plain float arithmetic (hundreds of
+    reaches a level: numpy's per-call overhead would dominate)."""
+    term = total = 1.0
     for k in range(1, 30):
         term = term * -(x * x / 4.0) / (k * k)
         total = total + term
@@ -102,11 +151,15 @@ def _omega(sinuosity: float) -> float:
 
 class _Valleys:
     """Where each river may lie: its Voronoi cell among all river cells, its outlet's basin,
-    and off water."""
+    and off water.
+
+    The Voronoi cells are computed over the rivers' bounding box widened by
+    :data:`VALLEY_MARGIN` cells (on a continent, under half the map); every river cell
+    lies in it, so there they are exactly the whole grid's, and beyond it no river may go.
+    """
 
     def __init__(self, rivers, drainage):
         from ._kernels import queries as _qk
-        from .queries import distance_transform
         shape = drainage.height.shape
         owner = np.full(shape, -1, np.int64)
         # Shorter rivers are written last: a junction cell goes to the tributary that ends
@@ -114,8 +167,16 @@ class _Valleys:
         for k in sorted(range(len(rivers)), key=lambda k: -len(rivers[k].path)):
             cells = np.rint(rivers[k].path).astype(np.int64)
             owner[cells[:, 0], cells[:, 1]] = k
-        _, nearest = distance_transform(owner >= 0, nearest=True)
-        self.voronoi = owner.ravel()[nearest]
+        every = np.rint(np.concatenate([r.path for r in rivers])).astype(np.int64)
+        r0, c0 = np.maximum(every.min(axis=0) - VALLEY_MARGIN, 0)
+        r1, c1 = np.minimum(every.max(axis=0) + VALLEY_MARGIN + 1, shape)
+        box = np.ascontiguousarray(owner[r0:r1, c0:c1])
+        # the squared transform alone (distance_transform's square root is not needed)
+        d2 = np.empty(box.shape, np.float64)
+        nearest = np.empty(box.shape, np.int64)
+        _qk.squared_edt(box >= 0, d2, nearest)
+        self.voronoi = np.full(shape, -1, np.int64)
+        self.voronoi[r0:r1, c0:c1] = box.ravel()[nearest]
         out = np.empty(drainage.directions.size, np.int64)
         _qk.drain_outlets(drainage.directions, out)
         self.basin = out.reshape(shape)
@@ -124,11 +185,21 @@ class _Valleys:
 
 def _reach_ends(rivers) -> set:
     """Cells where reaches end: every river's ends (sources, mouths, junctions)."""
-    ends = set()
-    for r in rivers:
-        for p in (r.path[0], r.path[-1]):
-            ends.add((int(round(p[0])), int(round(p[1]))))
-    return ends
+    if not rivers:
+        return set()
+    ends = np.rint(np.concatenate([r.path[[0, -1]] for r in rivers])).astype(np.int64)
+    return set(map(tuple, ends.tolist()))
+
+
+def _key_reaches(reaches, stream: np.random.SeedSequence) -> None:
+    """Give each reach its key: the meander stream's first word mixed with its end cells
+    (:func:`procgen._kernels.meanders.reach_keys`), so its curve depends only on the seed
+    and the reach."""
+    if reaches:
+        ends = np.array([[*r.raw[0], *r.raw[-1]] for r in reaches], np.int64)
+        base = stream.generate_state(1, np.uint64)[0]
+        for r, key in zip(reaches, _mk.reach_keys(base, ends)):
+            r.key = key
 
 
 def _reach_seq(seq: np.random.SeedSequence, a, b) -> np.random.SeedSequence:
@@ -162,11 +233,16 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
         return rivers
     valleys = _Valleys(rivers, drainage)
     ends = _reach_ends(rivers)
-    reaches = [_Reach(river, k, cells, a, b, valleys, drainage, config, stream)
+    reaches = [_Reach(river, k, cells, a, b, valleys, drainage, config)
                for k, river, cells, a, b in _split(rivers, ends)]
+    _key_reaches([r for r in reaches if r.meanders or r.bend], stream)
     drawn = [r for r in reaches if r.meanders]
-    for r, (px, py) in zip(drawn, _profiles(source, drawn, drainage.cell_size)):
-        r.place(px, py, valleys)
+    for r, (px, py, refit) in zip(drawn, _profiles(source, drawn, drainage.cell_size,
+                                                   stream)):
+        r.place(px, py, valleys, refit)
+    for r in reaches:
+        if r.bend:
+            r.place(*_bend(r), valleys)
     reaches = [(r.k, r.curve, r.centre) for r in reaches]
     # A curve that crosses itself is drawn along its centreline (one batched test).
     loops = _self_intersecting([curve[0] for _, curve, _ in reaches])
@@ -195,17 +271,16 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
         out.append(River(path=path, width=widths[k].astype(np.float32),
                          generator=river.generator, discharge=river.discharge,
                          order=river.order, id=river.id))
-    return _untangle(out, rivers)
+    return _untangle(out, rivers, drainage.height.shape)
 
 
 def _self_intersecting(curves: list) -> np.ndarray:
-    """Which curves cross themselves: one call for all, padded to one length (a repeated
-    last point adds only zero-length segments, which the test ignores)."""
+    """Which curves cross themselves (:func:`procgen.paths.self_intersects`' test), all in
+    one serial kernel call."""
     if not curves:
         return np.zeros(0, np.bool_)
-    n = max(len(c) for c in curves)
-    batch = np.stack([np.vstack([c, np.repeat(c[-1:], n - len(c), axis=0)]) for c in curves])
-    return np.asarray(self_intersects(batch), np.bool_).reshape(len(curves))
+    offsets = np.cumsum([0] + [len(c) for c in curves]).astype(np.int64)
+    return _mk.self_crossing(np.ascontiguousarray(np.concatenate(curves), np.float64), offsets)
 
 
 def _split(rivers, ends):
@@ -222,12 +297,12 @@ def _split(rivers, ends):
 class _Reach:
     """One reach: its centreline and, once placed, its curve (each ``(path, widths)``)."""
 
-    def __init__(self, river, k, cells, a, b, valleys, drainage, config, stream):
+    def __init__(self, river, k, cells, a, b, valleys, drainage, config):
         raw = cells[a:b + 1]
         widths = river.width[a:b + 1].astype(np.float64)
         self.k, self.raw = k, raw
         self.basin = int(valleys.basin[cells[-2, 0], cells[-2, 1]]) if len(cells) > 1 else -1
-        self.meanders = False
+        self.meanders = self.bend = False
         if b - a < 4:
             self.centre = self.curve = (raw.astype(np.float64), widths)
             return
@@ -237,51 +312,125 @@ class _Reach:
         h = drainage.height
         drop = float(h[raw[0, 0], raw[0, 1]] - h[raw[-1, 0], raw[-1, 1]])
         slope = max(drop, 0.0) / (length * drainage.cell_size)
-        q = (float(np.median(widths)) / max(config.width_coefficient, 1e-9)) ** 2
-        self.sinuosity = float(target_sinuosity(slope, q))
-        self.wavelength = max(MIN_WAVELENGTH_CELLS, WAVELENGTH_WIDTHS * float(
-            to_cells(np.median(widths), drainage.cell_size)))
+        w = _median(widths)
+        q = (w / max(config.width_coefficient, 1e-9)) ** 2
+        self.sinuosity = _sinuosity(slope, q)
+        self.wavelength = max(MIN_WAVELENGTH_CELLS,
+                              WAVELENGTH_WIDTHS * to_cells(w, drainage.cell_size))
         self.meanders = length >= self.wavelength
-        self.stream = _reach_seq(stream, raw[0], raw[-1])
+        # shorter than a meander: one bend (a straight smoothed run would keep the grid's
+        # direction, e.g. across a lake's flat surface)
+        self.bend = not self.meanders and length >= MIN_BEND_CELLS
+        self.key = None             # its random numbers' key, set where it is drawn
 
-    def place(self, px, py, valleys) -> None:
-        """Lay the profile ``(px, py)`` (cells along and to the left of the centreline)."""
+    def place(self, px, py, valleys, refit=None) -> None:
+        """Lay the profile ``(px, py)`` (cells along and to the left of the centreline).
+
+        Where the valley takes much of the profile's offset, the profile is fitted to it
+        and laid again: ``refit(g)`` (default: the offsets times g) for g the share of the
+        offset the valley left. Clipped locally, a curve runs straight along the centreline
+        wherever its valley narrows, with kinks where it leaves it: the straight runs and
+        sharp turns that told drawn rivers from real ones.
+        """
         centre, width = self.centre
         half = int(self.wavelength / _mk.STEP / 2)
-        curve, _ = _mk.place_profile(centre, self.length, np.ascontiguousarray(px, np.float64),
-                                     np.ascontiguousarray(py, np.float64), half,
-                                     valleys.voronoi, valleys.basin, valleys.water, self.k,
-                                     self.basin)
+
+        def lay(px, py):
+            px = np.ascontiguousarray(px, np.float64)
+            py = np.ascontiguousarray(py, np.float64)
+            return (px, py, *_mk.place_profile(centre, self.length, px, py, half,
+                                               valleys.voronoi, valleys.basin,
+                                               valleys.water, self.k, self.basin))
+
+        px, py, curve, base = lay(px, py)
+        asked = float(np.abs(py).sum())
+        if asked > 0.0:
+            g = float(np.hypot(*(curve - base).T).sum()) / asked
+            if g < FIT_BELOW:
+                px, py, curve, _ = lay(*(refit(g) if refit is not None else (px, py * g)))
         t = np.linspace(0.0, self.length, len(width))
         self.curve = (curve, np.interp(np.clip(px, 0.0, self.length), t, width))
 
 
-def _profiles(source, reaches, cell_size):
-    """The lateral profile of each reach: a sine-generated curve (``'curve'``) from the
-    reach's own stream, or a plug-in's shapes, asked for all reaches at once."""
+def _bend(reach):
+    """The profile of a reach shorter than a meander wavelength: half a sine wave to one
+    side, ``y = a sin(pi x / L)``, its amplitude giving about the reach's sinuosity (for a
+    low arc ``s = 1 + (pi a / 2L)**2``, so ``a = (2L / pi) sqrt(s - 1)``), scaled by a
+    random 0.5-1 and on a random side, from the reach's own key."""
+    (side, scale), _ = _mk.reach_draws(reach.key, 2, 0)
+    a = (2.0 * reach.length / math.pi) * math.sqrt(reach.sinuosity - 1.0) * (0.5 + 0.5 * scale)
+    px = np.linspace(0.0, reach.length, int(math.ceil(reach.length / _mk.STEP)) + 1)
+    return px, (a if side < 0.5 else -a) * np.sin(np.pi * px / reach.length)
+
+
+def _sine(args, wavelength, scale):
+    length, omega, j0, noise, wander_phase, phase0 = args
+    px, py = _mk.sine_profile(length, omega, j0, wavelength, noise, wander_phase, phase0)
+    return px, py * scale if scale != 1.0 else py
+
+
+def _narrower(args, wavelength, g):
+    """The sine-generated curve fitted to a valley that left it a share g of its offset:
+    the same bends at g times the wavelength (a meander belt's width grows with its
+    wavelength), flattened only below :data:`MIN_WAVELENGTH_CELLS`."""
+    short = max(wavelength * g, min(wavelength, MIN_WAVELENGTH_CELLS))
+    return _sine(args, short, wavelength * g / short)
+
+
+def _profiles(source, reaches, cell_size, stream):
+    """The lateral profile of each reach, ``(px, py, refit)``: a sine-generated curve
+    (``'curve'``) from the reach's own key, or a plug-in's shapes, asked for all reaches
+    at once (``refit``: see :meth:`_Reach.place`)."""
     if source == "curve":
         out = []
         for r in reaches:
-            rng = np.random.Generator(np.random.PCG64(r.stream))
             omega = _omega(r.sinuosity)
-            j0 = float(_j0(omega))
+            j0 = _j0_scalar(omega)
             steps = int(math.ceil(r.length / max(j0, 0.2) / (_mk.STEP / _mk.SUB))) + 2
-            out.append(_mk.sine_profile(r.length, omega, j0, r.wavelength,
-                                        rng.standard_normal(steps),
-                                        *rng.uniform(0.0, 2.0 * np.pi, 2)))
+            u, noise = _mk.reach_draws(r.key, 3, steps)
+            wavelength = r.wavelength * WAVELENGTH_SPREAD ** u[2]
+            args = (r.length, omega, j0, noise, 2.0 * np.pi * u[0], 2.0 * np.pi * u[1])
+            out.append((*_sine(args, wavelength, 1.0),
+                        functools.partial(_narrower, args, wavelength)))
         return out
+    # A plug-in's shape has a fixed number of points (64 for the learned models): on a
+    # reach shorter than MIN_PLUGIN_CELLS its steps would fall under half a cell, detail
+    # the grid cannot show; those reaches get the sine-generated curve (and the model's
+    # cost, per reach drawn, goes to the reaches where its shape shows).
+    short = [i for i, r in enumerate(reaches) if r.length < MIN_PLUGIN_CELLS]
+    out = [None] * len(reaches)
+    for i, prof in zip(short, _profiles("curve", [reaches[i] for i in short], cell_size,
+                                        stream)):
+        out[i] = prof
+    idx = [i for i, r in enumerate(reaches) if r.length >= MIN_PLUGIN_CELLS]
+    for i, (px, py) in zip(idx, _plugin_profiles(source, [reaches[i] for i in idx],
+                                                 cell_size, stream)):
+        out[i] = (px, py, None)
+    return out
+
+
+def _plugin_profiles(source, reaches, cell_size, stream):
+    """A plug-in's shapes for ``reaches``, asked for all at once, in cells of each reach;
+    each reach's shape from its own SeedSequence (the plug-in protocol), a child of the
+    meander stream keyed by its end cells."""
     if not reaches:
         return []
     shapes = source.shapes(np.array([r.sinuosity for r in reaches]),
                            np.array([r.length * cell_size / 1000.0 for r in reaches]),
-                           [r.stream for r in reaches])
-    out = []
-    for r, shape in zip(reaches, shapes):
-        shape = np.asarray(shape, np.float64)
-        # Points about every STEP cells along the shape, in cells of this reach.
-        arc = float(np.hypot(*np.diff(shape, axis=0).T).sum()) * r.length
-        dense = resample(shape, max(len(shape), int(math.ceil(arc / _mk.STEP)) + 1))
-        out.append((dense[:, 0] * r.length, dense[:, 1] * r.length))
+                           [_reach_seq(stream, r.raw[0], r.raw[-1]) for r in reaches])
+    # Points about every STEP cells along each shape, in cells of its reach: shapes of one
+    # size are stretched in one kernel call (a plug-in may return any sizes).
+    out = [None] * len(reaches)
+    shapes = [np.asarray(shape, np.float64) for shape in shapes]
+    for size in sorted({len(shape) for shape in shapes}):
+        idx = [i for i, shape in enumerate(shapes) if len(shape) == size]
+        batch = np.ascontiguousarray(np.stack([shapes[i] for i in idx]))
+        cum = np.ascontiguousarray(arc_length(batch))
+        length = np.array([reaches[i].length for i in idx])
+        counts = np.maximum(size, np.ceil(cum[:, -1] * length / _mk.STEP).astype(np.int64) + 1)
+        x, y = _mk.stretch_shapes(batch, cum, counts, length)
+        for i, a, b in zip(idx, np.cumsum(counts) - counts, np.cumsum(counts)):
+            out[i] = (x[a:b], y[a:b])
     return out
 
 
@@ -323,22 +472,22 @@ def source_of(config):
         return config.meanders_fallback
 
 
-def _untangle(meandered: list, original: list) -> list:
+def _untangle(meandered: list, original: list, shape) -> list:
     """Rivers whose cells touch another river's anywhere but at a junction (the junction
     cell and its 8 neighbours, where the D8 paths themselves meet) go back to their D8 paths
-    (a last guard; the valleys keep this rare)."""
-    ends = {(r + dr, c + dc) for r, c in _reach_ends(original)
-            for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
-    owner: dict = {}
-    clash = set()
-    cells_of = []
-    for k, r in enumerate(meandered):
-        v = np.rint(r.path).astype(np.int64)
-        cells, _ = polyline_cells(v[:, 0].copy(), v[:, 1].copy())
-        cells_of.append({(int(a), int(b)) for a, b in cells})
-    for k, cells in enumerate(cells_of):
-        for cell in cells:
-            j = owner.setdefault(cell, k)
-            if j != k and cell not in ends:
-                clash.update((j, k))
-    return [original[k] if k in clash else r for k, r in enumerate(meandered)]
+    (a last guard; the valleys keep this rare), until none does: a river put back on its D8
+    path may now touch a meandering neighbour, which then goes back too."""
+    near = np.zeros(shape, np.bool_)
+    for r, c in _reach_ends(original):
+        near[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = True
+    out = list(meandered)
+    back = np.zeros(len(out), np.bool_)
+    while True:
+        cells = np.rint(np.concatenate([r.path for r in out])).astype(np.int64)
+        offsets = np.cumsum([0] + [len(r.path) for r in out]).astype(np.int64)
+        clash = _mk.river_clashes(cells[:, 0].copy(), cells[:, 1].copy(), offsets, near)
+        new = clash & ~back
+        if not new.any():
+            return out
+        back |= new
+        out = [original[k] if back[k] else r for k, r in enumerate(out)]

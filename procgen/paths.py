@@ -410,36 +410,41 @@ def scale_to_sinuosity(turns, target, *, rtol=1e-6, max_iter=50) -> np.ndarray:
     np.cumsum(paths, axis=1, out=heading[:, 1:])
     steps = heading.shape[1]
 
-    def sinuosity_and_slope(a):
-        phase = a[:, None] * heading
+    def sinuosity_and_slope(a, h):
+        phase = a[:, None] * h
         cos, sin = np.cos(phase), np.sin(phase)
         cx, cy = cos.sum(axis=1), sin.sum(axis=1)
-        dx, dy = -(heading * sin).sum(axis=1), (heading * cos).sum(axis=1)
+        dx, dy = -(h * sin).sum(axis=1), (h * cos).sum(axis=1)
         mod2 = cx * cx + cy * cy
         with np.errstate(divide="ignore", invalid="ignore"):
             s = steps / np.sqrt(mod2)
             return s, -steps * (cx * dx + cy * dy) / mod2 ** 1.5
 
-    a = np.ones(len(paths))
+    best = np.ones(len(paths))
+    # the paths still iterating (most converge in a few steps; the rest cost the same)
+    idx = np.arange(len(paths))
+    a, h, g = best.copy(), heading, goal
     lo, hi = np.zeros(len(paths)), np.full(len(paths), np.inf)
-    best, best_err = a.copy(), np.full(len(paths), np.inf)
+    best_err = np.full(len(paths), np.inf)
     for _ in range(max_iter):
-        s, slope = sinuosity_and_slope(a)
-        err = np.abs(s - goal)
-        better = err < best_err
-        best[better], best_err[better] = a[better], err[better]
-        todo = ~(err <= rtol * goal)
+        s, slope = sinuosity_and_slope(a, h)
+        err = np.abs(s - g)
+        better = err < best_err[idx]
+        best[idx[better]], best_err[idx[better]] = a[better], err[better]
+        todo = ~(err <= rtol * g)
         if not todo.any():
             break
-        below = s < goal
-        lo = np.where(todo & below, a, lo)
-        hi = np.where(todo & ~below, a, hi)
+        idx, a, h, g, s, slope = idx[todo], a[todo], h[todo], g[todo], s[todo], slope[todo]
+        lo, hi = lo[todo], hi[todo]
+        below = s < g
+        lo = np.where(below, a, lo)
+        hi = np.where(below, hi, a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = a - (s - goal) / slope
+            newton = a - (s - g) / slope
         inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
         # no upper bound yet: double (at most to 64); else bisect the bracket
         fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), np.minimum(2.0 * a, 64.0))
-        a = np.where(todo, np.where(inside, newton, fallback), a)
+        a = np.where(inside, newton, fallback)
     return (paths * best[:, None]).reshape(t.shape)
 
 

@@ -578,13 +578,13 @@ def naive_centreline(rows, cols, widths, step=0.5):
 
 
 def naive_sine_profile(length, omega, j0, wavelength, noise, wander_phase, phase0,
-                       step=0.5, sub=4):
+                       step=0.5, sub=4, drift=1.0):
     """The disturbed sine-generated curve, integrated with whole-array steps."""
     arc = length / max(j0, 0.2)
     ns = int(np.ceil(arc / (step / sub))) + 1
     h = arc / (ns - 1)
     si = np.arange(ns - 1) * h
-    drift = np.cumsum(noise[:ns - 1] * 0.15 * np.sqrt(h / wavelength))
+    drift = np.cumsum(noise[:ns - 1] * drift * np.sqrt(h / wavelength))
     wander = 1.0 + 0.25 * np.sin(2 * np.pi * si / (3.1 * wavelength) + wander_phase)
     theta = omega * wander * np.sin(2 * np.pi * si / wavelength + drift + phase0)
     x = np.concatenate([[0.0], np.cumsum(np.cos(theta) * h)])
@@ -609,16 +609,21 @@ def naive_place_profile(cen, length, px, py, half, voronoi, basin, water, k, bas
     u = np.stack([np.interp(x, t, -d[:, 1]), np.interp(x, t, d[:, 0])], axis=1)
     u = u / np.maximum(np.hypot(u[:, 0], u[:, 1]), 1e-12)[:, None]
 
-    def ok(pt):
+    def inside(pt):
         i, j = int(np.rint(pt[0])), int(np.rint(pt[1]))
-        if not (0 <= i < voronoi.shape[0] and 0 <= j < voronoi.shape[1]):
-            return False
-        return voronoi[i, j] == k and basin[i, j] == basin_id and not water[i, j]
+        return (i, j) if 0 <= i < voronoi.shape[0] and 0 <= j < voronoi.shape[1] else None
 
+    def ok(pt, wet_ok):
+        cell = inside(pt)
+        return cell is not None and voronoi[cell] == k and basin[cell] == basin_id and (
+            wet_ok or not water[cell])
+
+    # where the centreline is on water, so may the curve be
+    wet = [inside(b) is not None and bool(water[inside(b)]) for b in base]
     scale = np.ones(q)
     for factor in (0.75, 0.5, 0.25, 0.0):
         pts = base + (py * scale)[:, None] * u
-        bad = np.array([0 < j < q - 1 and not ok(pts[j]) for j in range(q)])
+        bad = np.array([0 < j < q - 1 and not ok(pts[j], wet[j]) for j in range(q)])
         if not bad.any():
             break
         scale[bad] = np.minimum(scale[bad], factor)
@@ -628,6 +633,21 @@ def naive_place_profile(cen, length, px, py, half, voronoi, basin, water, k, bas
     for p in (curve, base):
         p[0], p[-1] = cen[0], cen[-1]
     return curve, base
+
+
+def naive_river_clashes(rows, cols, offsets, near):
+    """Each river's cells (Bresenham between its vertex cells), owned by the first river
+    through them; a later one clashes with the owner anywhere ``near`` is not set."""
+    from procgen._kernels.raster import polyline_cells
+    owner, clash = {}, np.zeros(len(offsets) - 1, bool)
+    for k in range(len(offsets) - 1):
+        a, b = offsets[k], offsets[k + 1]
+        cells, _ = polyline_cells(np.array(rows[a:b], np.int64), np.array(cols[a:b], np.int64))
+        for cell in map(tuple, cells.tolist()):
+            j = owner.setdefault(cell, k)
+            if j != k and not near[cell]:
+                clash[[j, k]] = True
+    return clash
 
 
 # --- walkers and paths (procgen/_kernels/walkers.py, paths.py) ---
@@ -891,3 +911,44 @@ def naive_classify(temp, moist, sea, lakes, beach, steep):
             b = B.DESERT if m < 0.3 else B.GRASSLAND if m < 0.6 else B.RAINFOREST
         out[idx] = b
     return out
+
+
+# --- meander draws (procgen/_kernels/meanders.py) ---
+_M64 = (1 << 64) - 1
+_G64 = 0x9E3779B97F4A7C15
+
+
+def _naive_mix(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def naive_reach_keys(base, ends):
+    """SplitMix64 mixing of the base key with each end coordinate, in Python integers."""
+    out = []
+    for row in ends:
+        k = int(base)
+        for v in row:
+            k = _naive_mix(k ^ ((int(v) + _G64) & _M64))
+        out.append(k)
+    return np.array(out, np.uint64)
+
+
+def naive_reach_draws(key, n_uniform, n_normal):
+    """Uniforms, then Box-Muller normals, from the SplitMix64 sequence of ``key``."""
+    state = int(key)
+
+    def nxt():
+        nonlocal state
+        state = (state + _G64) & _M64
+        return _naive_mix(state) >> 11
+
+    uniform = [nxt() * 2.0 ** -53 for _ in range(n_uniform)]
+    normal = []
+    while len(normal) < n_normal:
+        u1 = (nxt() + 1.0) * 2.0 ** -53
+        u2 = nxt() * 2.0 ** -53
+        r = _math.sqrt(-2.0 * _math.log(u1))
+        normal += [r * _math.cos(2.0 * _math.pi * u2), r * _math.sin(2.0 * _math.pi * u2)]
+    return np.array(uniform), np.array(normal[:n_normal])

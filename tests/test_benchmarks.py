@@ -88,3 +88,15 @@ def test_worldstore_benchmark_runs_and_both_stores_agree():
     pytest.importorskip("dask")
     out = check(run("bench_worldstore.py", "--size", "256", "--chunks", "128"))
     assert "stores hold the same bytes" in out
+
+
+def test_meanders_benchmark_runs_and_reports_every_target():
+    pytest.importorskip("torch")                  # its C2ST is learned's, which needs torch
+    out = check(run("bench_meanders.py", "--quick"))
+    for source in ("none", "curve", "learned:ar"):
+        assert f"== meanders={source}" in out
+    for target in ("45°:", "of 2 km or more:", "crossings between rivers:",
+                   "downhill/termination failures: 0", "Hack: L =", "C2ST rivers >= 2 km",
+                   "== cost:"):
+        assert target in out
+    assert out.count("crossings between rivers: 0, self-intersections: 0") == 3

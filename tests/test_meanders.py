@@ -163,3 +163,81 @@ def test_meander_kernels_match_their_naive_twins(seed):
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
     assert not np.allclose(got[0], got[1])            # it does meander
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clash_and_stretch_kernels_match_their_naive_twins(seed):
+    from procgen._kernels import meanders as mk
+    from procgen.paths import arc_length, resample
+    from tests import naive
+    rng = np.random.default_rng(seed)
+    # random walks on a small grid: some cross others
+    sizes = rng.integers(2, 30, 8)
+    cells = np.vstack([np.clip(np.cumsum(rng.integers(-2, 3, (n, 2)), axis=0)
+                               + rng.integers(8, 56, 2), 0, 63) for n in sizes]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    near = rng.random((64, 64)) < 0.3
+    got = mk.river_clashes(cells[:, 0].copy(), cells[:, 1].copy(), offsets, near)
+    want = naive.naive_river_clashes(cells[:, 0], cells[:, 1], offsets, near)
+    np.testing.assert_array_equal(got, want)
+    assert want.any() and not want.all()
+    # shapes stretched to their own counts equal resample() of each, scaled
+    shapes = np.cumsum(rng.standard_normal((5, 12, 2)), axis=1)
+    shapes[2, 3:6] = shapes[2, 3]                     # zero-length segments
+    cum = np.ascontiguousarray(arc_length(shapes))
+    counts = rng.integers(2, 40, 5).astype(np.int64)
+    scale = rng.uniform(1.0, 50.0, 5)
+    x, y = mk.stretch_shapes(shapes, cum, counts, scale)
+    want = np.vstack([resample(s, n) * f for s, n, f in zip(shapes, counts, scale)])
+    np.testing.assert_allclose(np.stack([x, y], axis=1), want, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_self_crossing_kernel_matches_its_naive_twin(seed):
+    from procgen._kernels import meanders as mk
+    from tests import naive
+    rng = np.random.default_rng(seed)
+    curves = [np.cumsum(rng.integers(-1, 2, (n, 2)), axis=0).astype(np.float64)
+              for n in rng.integers(2, 40, 30)]
+    curves += [np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 0.5]]),      # folds back
+               np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]]),
+               np.array([[3.0, 3.0], [3.0, 3.0]])]
+    offsets = np.cumsum([0] + [len(c) for c in curves]).astype(np.int64)
+    got = mk.self_crossing(np.concatenate(curves), offsets)
+    want = np.array([naive.naive_self_intersection_count(c) > 0 for c in curves])
+    np.testing.assert_array_equal(got, want)
+    assert want.any() and not want.all()
+
+
+def test_reach_keys_and_draws_match_their_naive_twins():
+    from procgen._kernels import meanders as mk
+    from tests import naive
+    ends = np.array([[0, 0, 0, 1], [0, 1, 0, 0], [1023, 5, 7, 1000], [3, 3, 3, 3]], np.int64)
+    base = np.random.SeedSequence(9).generate_state(1, np.uint64)[0]
+    keys = mk.reach_keys(base, ends)
+    np.testing.assert_array_equal(keys, naive.naive_reach_keys(base, ends))
+    assert len(set(keys.tolist())) == len(keys)           # swapped ends give another key
+    for key in keys:
+        for got, want in zip(mk.reach_draws(key, 3, 7), naive.naive_reach_draws(key, 3, 7)):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    u, z = mk.reach_draws(keys[0], 20000, 20000)
+    assert 0.0 <= u.min() and u.max() < 1.0 and abs(u.mean() - 0.5) < 0.01
+    assert abs(z.mean()) < 0.03 and abs(z.std() - 1.0) < 0.03
+
+
+def test_a_river_put_back_on_its_d8_path_sends_back_the_meanders_it_now_touches():
+    from procgen.meanders import _untangle
+    from procgen.river import River
+
+    def river(points):
+        p = np.array(points, np.float64)
+        return River(path=p, width=np.ones(len(p), np.float32), generator="flow")
+
+    orig = [river([(2, 0), (2, 10)]), river([(6, 0), (6, 10)]), river([(9, 20), (9, 30)])]
+    mean = [river([(2, 0), (4, 5), (2, 10)]),          # touches river 1's curve at (4, 5)
+            river([(6, 0), (4, 5), (6, 10)]),
+            river([(9, 20), (6, 5), (9, 30)])]         # touches river 1's D8 path at (6, 5)
+    out = _untangle(mean, orig, (12, 32))
+    assert [r is o for r, o in zip(out, orig)] == [True, True, True]
+    # rivers that touch no one keep their curves
+    assert _untangle([mean[0], mean[2]], [orig[0], orig[2]], (12, 32)) == [mean[0], mean[2]]

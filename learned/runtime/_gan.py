@@ -27,6 +27,9 @@ class GANRuntime(RuntimeModel):
 
     family = "gan"
     likelihood = None
+    #: its convolutions make even a dozen rivers worth two cores, in blocks small enough
+    #: to stay in cache (measured on 2 cores: 12 rivers 1.1x, 2,000 1.2x torch's speed)
+    SPLIT_FROM, BLOCK = 2, 64
 
     @staticmethod
     def shapes(config):

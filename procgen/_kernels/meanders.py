@@ -1,18 +1,27 @@
 """The meander of one reach: its centreline, a lateral profile, and the valley's limits.
 
 For one reach, :func:`centreline` smooths its cells, :func:`sine_profile` draws a
-sine-generated profile (or a caller supplies another, e.g. a learned shape) and
-:func:`place_profile` lays it along the centreline within the valley, given the random
-numbers they need (drawn by the caller from the reach's own stream): a level's few hundred
-reaches cost a few milliseconds instead of a Python loop each.
+sine-generated profile (or a caller supplies another, e.g. a learned shape, which
+:func:`stretch_shapes` resamples to the reach, many at once) and :func:`place_profile` lays
+it along the centreline within the valley, given the random numbers they need
+(:func:`reach_draws`, from the reach's own key, :func:`reach_keys`): a level's few hundred
+reaches cost a few milliseconds instead of a Python loop each. For all rivers at once,
+:func:`self_crossing` and :func:`river_clashes` find curves that cross themselves or
+another river.
 """
 
 import numpy as np
 from numba import njit
 
+from .paths import _fold_back, _segments_meet
+
 # Points per cell along the drawn curve, and sub-steps of the sine-generated integration.
 STEP = 0.5
 SUB = 4
+# Standard deviation of the meanders' phase drift over one wavelength (radians): large
+# enough that wavelengths vary from bend to bend (Ferguson 1976's disturbed periodic model;
+# at 0.15 the curve was nearly periodic, which a classifier tells from real rivers).
+DRIFT = 1.0
 # How far the offset may shrink, step by step, where a point would leave its valley.
 _FACTORS = (0.75, 0.5, 0.25, 0.0)
 
@@ -37,12 +46,19 @@ def _smooth(rows, cols, passes, half):
 
 
 @njit(cache=True)
-def _allowed(r, c, k, basin_id, voronoi, basin, water):
+def _allowed(r, c, k, basin_id, voronoi, basin, water, wet_ok):
     i = np.int64(np.rint(r))
     j = np.int64(np.rint(c))
     if i < 0 or j < 0 or i >= voronoi.shape[0] or j >= voronoi.shape[1]:
         return False
-    return voronoi[i, j] == k and basin[i, j] == basin_id and not water[i, j]
+    return voronoi[i, j] == k and basin[i, j] == basin_id and (wet_ok or not water[i, j])
+
+
+@njit(cache=True)
+def _wet(r, c, water):
+    i = np.int64(np.rint(r))
+    j = np.int64(np.rint(c))
+    return 0 <= i < water.shape[0] and 0 <= j < water.shape[1] and water[i, j]
 
 
 @njit(cache=True)
@@ -105,7 +121,7 @@ def sine_profile(length, omega, j0, wavelength, noise, wander_phase, phase0):
     scale_noise = np.sqrt(h / wavelength)
     for i in range(ns - 1):
         si = i * h
-        drift += noise[i] * 0.15 * scale_noise
+        drift += noise[i] * DRIFT * scale_noise
         wander = 1.0 + 0.25 * np.sin(2.0 * np.pi * si / (3.1 * wavelength) + wander_phase)
         theta = omega * wander * np.sin(2.0 * np.pi * si / wavelength + drift + phase0)
         x[i + 1] = x[i] + np.cos(theta) * h
@@ -126,8 +142,9 @@ def place_profile(cen, length, px, py, half, voronoi, basin, water, k, basin_id)
     """Lay a profile along a centreline: point j is the centreline at arc ``px[j]`` moved
     ``py[j]`` to its left; ``(curve (Q, 2), centre (Q, 2))``, the centre the unmoved points.
 
-    Where a point would leave its valley (``voronoi[r, c] != k``, another basin, water) the
-    offset shrinks there, by steps, and smoothly over ``half`` points around it.
+    Where a point would leave its valley (``voronoi[r, c] != k``, another basin, water
+    where its centreline point is dry) the offset shrinks there, by steps, and smoothly
+    over ``half`` points around it.
     """
     m = cen.shape[0]
     q = px.shape[0]
@@ -152,6 +169,11 @@ def place_profile(cen, length, px, py, half, voronoi, basin, water, k, basin_id)
         norm = max(np.hypot(ur[j], uc[j]), 1e-12)
         ur[j] /= norm
         uc[j] /= norm
+    # Where the centreline crosses a lake on its surface the curve may swing on the water
+    # too (the river is not drawn in it, but its line should not be the grid's).
+    wet_ok = np.empty(q, np.bool_)
+    for j in range(q):
+        wet_ok[j] = _wet(base[j, 0], base[j, 1], water)
     scale = np.ones(q)
     for factor in _FACTORS:
         bad = np.zeros(q, np.bool_)
@@ -159,7 +181,7 @@ def place_profile(cen, length, px, py, half, voronoi, basin, water, k, basin_id)
         for j in range(1, q - 1):
             r = base[j, 0] + py[j] * scale[j] * ur[j]
             c = base[j, 1] + py[j] * scale[j] * uc[j]
-            if not _allowed(r, c, k, basin_id, voronoi, basin, water):
+            if not _allowed(r, c, k, basin_id, voronoi, basin, water, wet_ok[j]):
                 bad[j] = True
                 any_bad = True
         if not any_bad:
@@ -176,3 +198,212 @@ def place_profile(cen, length, px, py, half, voronoi, basin, water, k, basin_id)
         p[0, 0], p[0, 1] = cen[0, 0], cen[0, 1]
         p[q - 1, 0], p[q - 1, 1] = cen[m - 1, 0], cen[m - 1, 1]
     return curve, base
+
+
+@njit(cache=True)
+def river_clashes(rows, cols, offsets, near):
+    """Which rivers share a cell with another anywhere but where ``near`` is set.
+
+    River k's vertex cells are ``rows, cols[offsets[k]:offsets[k + 1]]`` (int64, on the
+    grid), joined by Bresenham lines as :func:`procgen._kernels.raster.polyline_cells` joins
+    them. A cell belongs to the first river (in order) that runs through it; a later river
+    through it clashes with it (both are marked) unless ``near`` holds there.
+    """
+    n = offsets.shape[0] - 1
+    owner = np.full(near.shape, -1, np.int64)
+    clash = np.zeros(n, np.bool_)
+    for k in range(n):
+        a, b = offsets[k], offsets[k + 1]
+        for t in range(a, b):
+            r = rows[t]
+            c = cols[t]
+            if t > a:
+                r0 = rows[t - 1]
+                c0 = cols[t - 1]
+                dr = abs(r - r0)
+                dc = abs(c - c0)
+                sr = 1 if r > r0 else -1
+                sc = 1 if c > c0 else -1
+                err = dc - dr
+                cr, cc = r0, c0
+                # Bresenham from the previous vertex: the cells after it, up to this one
+                while cr != r or cc != c:
+                    e2 = 2 * err
+                    if e2 > -dr:
+                        err -= dr
+                        cc += sc
+                    if e2 < dc:
+                        err += dc
+                        cr += sr
+                    if cr != r or cc != c:
+                        _claim(owner, clash, near, cr, cc, k)
+            _claim(owner, clash, near, r, c, k)
+    return clash
+
+
+@njit(cache=True)
+def _claim(owner, clash, near, r, c, k):
+    j = owner[r, c]
+    if j < 0:
+        owner[r, c] = k
+    elif j != k and not near[r, c]:
+        clash[j] = True
+        clash[k] = True
+
+
+@njit(cache=True)
+def stretch_shapes(shapes, cum, counts, scale):
+    """Shapes resampled each to its own count of points, equally spaced in arc length, and
+    scaled: ``(x, y)``, all shapes' points one after another.
+
+    shapes : (B, T, 2) float64; cum : (B, T) their cumulative arc lengths; counts : (B,)
+    int64 >= 2; scale : (B,). Point j of shape b lies at arc ``L_b j / (counts[b] - 1)``,
+    interpolated as :func:`procgen._kernels.paths.resample` does (ends copied exactly,
+    zero-length segments skipped), then multiplied by ``scale[b]``.
+    """
+    nb, n, _ = shapes.shape
+    total_points = 0
+    for b in range(nb):
+        total_points += counts[b]
+    x = np.empty(total_points)
+    y = np.empty(total_points)
+    o = 0
+    for b in range(nb):
+        m = counts[b]
+        total = cum[b, n - 1]
+        x[o] = shapes[b, 0, 0] * scale[b]
+        y[o] = shapes[b, 0, 1] * scale[b]
+        x[o + m - 1] = shapes[b, n - 1, 0] * scale[b]
+        y[o + m - 1] = shapes[b, n - 1, 1] * scale[b]
+        seg = 0
+        for j in range(1, m - 1):
+            t = total * j / (m - 1)
+            while seg < n - 2 and cum[b, seg + 1] <= t:
+                seg += 1
+            d = cum[b, seg + 1] - cum[b, seg]
+            f = 0.0
+            if d > 0.0:
+                f = min(max((t - cum[b, seg]) / d, 0.0), 1.0)
+            p0 = shapes[b, seg, 0]
+            x[o + j] = (p0 + f * (shapes[b, seg + 1, 0] - p0)) * scale[b]
+            p0 = shapes[b, seg, 1]
+            y[o + j] = (p0 + f * (shapes[b, seg + 1, 1] - p0)) * scale[b]
+        o += m
+    return x, y
+
+
+@njit(cache=True)
+def self_crossing(xy, offsets):
+    """Which polylines meet themselves: curve k is ``xy[offsets[k]:offsets[k + 1]]``.
+
+    The test of :func:`procgen.paths.self_intersects` (zero-length segments ignored;
+    non-adjacent segments that cross or touch, adjacent ones that fold straight back), by
+    the same sweep along the wider axis, but serial over curves of any lengths one after
+    another: a level's hundreds of short curves need neither padding nor threads.
+    """
+    nb = offsets.shape[0] - 1
+    out = np.zeros(nb, np.bool_)
+    for b in range(nb):
+        p = xy[offsets[b]:offsets[b + 1]]
+        ns = p.shape[0] - 1
+        if ns < 2:
+            continue
+        lo = np.empty(ns)
+        rank = np.empty(ns, np.int64)
+        r = -1
+        rmin, rmax = p[0, 0], p[0, 0]
+        cmin, cmax = p[0, 1], p[0, 1]
+        for i in range(1, ns + 1):
+            rmin, rmax = min(rmin, p[i, 0]), max(rmax, p[i, 0])
+            cmin, cmax = min(cmin, p[i, 1]), max(cmax, p[i, 1])
+        ax_s = 1 if cmax - cmin > rmax - rmin else 0
+        ax_o = 1 - ax_s
+        prev = -1
+        found = False
+        for i in range(ns):
+            if p[i + 1, 0] != p[i, 0] or p[i + 1, 1] != p[i, 1]:
+                lo[i] = min(p[i, ax_s], p[i + 1, ax_s])
+                r += 1
+                if prev >= 0 and _fold_back(p[prev, 0], p[prev, 1], p[i, 0], p[i, 1],
+                                            p[i + 1, 0], p[i + 1, 1]):
+                    found = True
+                prev = i
+            else:
+                lo[i] = np.inf
+            rank[i] = r
+        if found:
+            out[b] = True
+            continue
+        order = np.argsort(lo)
+        for q0 in range(ns):
+            a = order[q0]
+            if lo[a] == np.inf:
+                break                     # only zero-length segments are left
+            a_hi = max(p[a, ax_s], p[a + 1, ax_s])
+            a_olo = min(p[a, ax_o], p[a + 1, ax_o])
+            a_ohi = max(p[a, ax_o], p[a + 1, ax_o])
+            for q in range(q0 + 1, ns):
+                s = order[q]
+                if lo[s] > a_hi:
+                    break
+                if abs(rank[s] - rank[a]) == 1:
+                    continue
+                if (max(p[s, ax_o], p[s + 1, ax_o]) < a_olo
+                        or min(p[s, ax_o], p[s + 1, ax_o]) > a_ohi):
+                    continue
+                if _segments_meet(p[a, 0], p[a, 1], p[a + 1, 0], p[a + 1, 1],
+                                  p[s, 0], p[s, 1], p[s + 1, 0], p[s + 1, 1]):
+                    found = True
+                    break
+            if found:
+                break
+        out[b] = found
+    return out
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True)
+def _mix(z):
+    """SplitMix64's finaliser (Steele, Lea & Flood 2014) of a uint64."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def reach_keys(base, ends):
+    """One uint64 key per reach from the stream's key ``base`` (uint64) and the reach's
+    end cells ``ends`` (n, 4) int64 ``(row0, col0, row1, col1)``, each mixed in turn."""
+    n = ends.shape[0]
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        k = base
+        for j in range(4):
+            k = _mix(k ^ (np.uint64(ends[i, j]) + _GOLDEN))
+        out[i] = k
+    return out
+
+
+@njit(cache=True)
+def reach_draws(key, n_uniform, n_normal):
+    """A reach's random numbers from its key: ``n_uniform`` uniforms in [0, 1), then
+    ``n_normal`` standard normals (Box-Muller on pairs of uniforms), from a SplitMix64
+    sequence (a counter-based stream: no generator object per reach)."""
+    state = key
+    uniform = np.empty(n_uniform)
+    for i in range(n_uniform):
+        state += _GOLDEN
+        uniform[i] = np.float64(_mix(state) >> np.uint64(11)) * 2.0 ** -53
+    normal = np.empty(n_normal)
+    for i in range(0, n_normal, 2):
+        state += _GOLDEN
+        u1 = (np.float64(_mix(state) >> np.uint64(11)) + 1.0) * 2.0 ** -53     # (0, 1]
+        state += _GOLDEN
+        u2 = np.float64(_mix(state) >> np.uint64(11)) * 2.0 ** -53
+        r = np.sqrt(-2.0 * np.log(u1))
+        normal[i] = r * np.cos(2.0 * np.pi * u2)
+        if i + 1 < n_normal:
+            normal[i + 1] = r * np.sin(2.0 * np.pi * u2)
+    return uniform, normal

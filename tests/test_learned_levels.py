@@ -60,10 +60,35 @@ def test_river_generator_is_what_the_spec_names(tiny_root):
         river_generator("../elsewhere")
 
 
-def test_requested_sinuosity_is_passed(tiny_root):
+def _sinuosity(shapes):
+    """Arc length over chord of canonical shapes (the chord is (0, 0) -> (1, 0))."""
+    return np.linalg.norm(np.diff(shapes, axis=1), axis=2).sum(1)
+
+
+def test_requested_sinuosity_is_passed(tiny_root, monkeypatch):
+    """The request reaches the model as its condition, and the shapes are what the model
+    drew for it."""
     gen = LearnedRivers("flow", sinuosity=1.5, length_km=100.0)
+    seen, sample = [], gen.model.sample
+    monkeypatch.setattr(gen.model, "sample",
+                        lambda n, y=None, **kw: seen.append((y, kw)) or sample(n, y, **kw))
     shapes = gen.shapes(3, rng=np.random.default_rng(0), sinuosity=1.5, length_km=100.0)
-    assert shapes.shape[0] == 3 and np.all(np.isfinite(shapes))
+    (y, kw), = seen
+    assert y == {"sinuosity": 1.5, "length_km": 100.0}
+    want = turns_to_canonical(sample(3, y, **kw).astype(np.float64))
+    assert shapes.shape == want.shape and np.array_equal(shapes, want)
+
+
+@pytest.mark.skipif("flow" not in runtime.available(), reason="no shipped flow weights")
+def test_requested_sinuosity_is_realised_by_the_shipped_flow():
+    """The request changes the rivers: their median sinuosity follows it (an untrained model
+    ignores its condition, so this needs the shipped weights)."""
+    gen = LearnedRivers("flow")
+    got = {s: float(np.median(_sinuosity(gen.shapes(200, rng=np.random.default_rng(1),
+                                                     sinuosity=s, length_km=200.0))))
+           for s in (1.1, 1.3, 1.6)}
+    assert got[1.1] < got[1.3] < got[1.6]
+    assert all(abs(v - s) < 0.1 for s, v in got.items()), got
 
 
 @pytest.mark.skipif("flow" not in runtime.available(), reason="no shipped flow weights")

@@ -293,7 +293,8 @@ def test_spline_is_monotone_with_identity_tails():
 
 def test_evaluation_metrics_tell_coin_flips_from_meanders(data):
     """The two-sample classifiers find a coin-flip walker and not a second real sample;
-    Wasserstein and MMD are ~0 for identical samples."""
+    Wasserstein and MMD are ~0 for identical samples; memorisation tells unseen rivers from
+    copies (tests/test_evaluate.py checks the protocol in depth)."""
     import numpy as np
     from learned import _metrics as M
     x = data[0].double().numpy()
@@ -301,9 +302,15 @@ def test_evaluation_metrics_tell_coin_flips_from_meanders(data):
     coin = rng.choice([-1.0, 1.0], size=x.shape) * np.abs(x).mean()
     a, b = x[:250], x[250:]
     assert M.c2st(M.features(a), M.features(coin[:250])) > 0.9
-    assert M.c2st(M.features(a), M.features(b)) < 0.62
+    assert abs(M.c2st(M.features(a), M.features(b)) - 0.5) < 0.06
     assert M.cnn_c2st(a, coin[:250], epochs=20) > 0.85
     assert M.wasserstein1(x[:, 0], x[:, 0]) == 0.0
+    assert M.wasserstein1(a[:, 0], b[:, 0]) < M.wasserstein1(a[:, 0], coin[:250, 0])
     assert M.mmd2(a, b) < M.mmd2(a, coin[:250])
-    assert 0.7 < M.memorisation_ratio(b, b[::-1], a) < 1.3
-    assert M.memorisation_ratio(a[:50], b, a) == 0.0      # copies of training rivers
+    # two disjoint sets of rivers against a third (not one set against itself, which is 1
+    # whatever the metric does)
+    train, _ = load_split("synthetic", "train", n_points=20)
+    train = train[:1000].double().numpy()
+    assert 0.8 < M.memorisation_ratio(a, b, train) < 1.25
+    assert M.memorisation_ratio(train[:50], b, train) == 0.0      # copies of training rivers
+    assert M.memorisation_ratio(-train[:50], b, train) == 0.0     # mirrored copies

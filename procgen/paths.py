@@ -27,6 +27,8 @@ array([0.5, 0.5])
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ._validate import check_float, check_int
@@ -48,10 +50,14 @@ __all__ = [
 
 def _kernels():
     """The numba kernels, imported on first use: the rest of this module is numpy, and
-    ``learned.runtime`` (which games import at start-up) uses it without paying for numba."""
-    from ._kernels import paths
+    ``learned.runtime`` (which games import at start-up) uses it without paying for numba.
+    Under a lock: two threads importing numba at once can see it half-initialised."""
+    with _IMPORT_LOCK:
+        from ._kernels import paths
     return paths
 
+
+_IMPORT_LOCK = threading.Lock()
 
 #: Turning angles with a root-mean-square below this (radians) count as a straight path in
 #: :func:`meander_wavelength`.

@@ -55,6 +55,19 @@ def test_levels_with_learned_rivers_need_no_torch():
     assert int(count) > 0 and names.strip() == "{'learned:flow'}"
 
 
+
+def test_a_first_sample_on_the_runtimes_threads_imports_numba_once():
+    # gan and diffusion split a dozen rivers over the runtime's threads, which both import
+    # the kernels (and numba) on a process's first call: unguarded, that import raced
+    code = ("from learned import runtime\n"
+            "for name in ('diffusion', 'gan'):\n"
+            "    print(runtime.load(name).sample(4, seed=0).shape)")
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:2] == ["(4, 62)", "(4, 62)"]
+
 @pytest.mark.parametrize("name", FAMILIES)
 def test_every_shipped_model_loads_and_samples(name):
     model = runtime.load(name)

@@ -9,10 +9,12 @@ leave behind.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 _KERNELS = None
+_LOCK = threading.Lock()
 
 
 def _install_locator() -> None:
@@ -43,10 +45,15 @@ def _install_locator() -> None:
 
 
 def kernels():
-    """The module of compiled kernels (``learned.runtime._kernels``), imported once."""
+    """The module of compiled kernels (``learned.runtime._kernels``), imported once.
+
+    Under a lock: the runtime's threads may ask at the same moment, and two threads
+    importing numba at once can see its modules half-initialised (an ImportError)."""
     global _KERNELS
     if _KERNELS is None:
-        _install_locator()
-        import learned.runtime._kernels as _kernels
-        _KERNELS = _kernels
+        with _LOCK:
+            if _KERNELS is None:
+                _install_locator()
+                import learned.runtime._kernels as _kernels
+                _KERNELS = _kernels
     return _KERNELS

@@ -142,7 +142,38 @@ def mmd2(x, y, *, max_n: int = 2000, rng=0) -> float:
                  + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
 
 
-class StumpBoost:
+class _BinnedBoost:
+    """What both boosted classifiers share: features binned at quantiles of the training
+    rows, a start at the log odds of the labels, a sum of shrunk learners (``_learners``,
+    each applied by ``_score``) as the decision function."""
+
+    def _bin(self, x):
+        return np.stack([np.searchsorted(e, x[:, j], side="right")
+                         for j, e in enumerate(self.edges)], axis=1)
+
+    def _start(self, x, y):
+        """``(x, y, bins, f)`` for a fit: float64 arrays, each row's bins (N, F) in
+        0..n_bins-1, and the starting decision values (the labels' log odds)."""
+        x = np.asarray(x, np.float64)
+        y = np.asarray(y, np.float64)
+        q = np.linspace(0, 1, self.n_bins + 1)[1:-1]
+        self.edges = [np.unique(np.quantile(x[:, j], q)) for j in range(x.shape[1])]
+        p0 = np.clip(y.mean(), 1e-6, 1 - 1e-6)
+        self.base = np.log(p0 / (1 - p0))
+        return x, y, self._bin(x), np.full(len(y), self.base)
+
+    def decision_function(self, x):
+        b = self._bin(np.asarray(x, np.float64))
+        f = np.full(len(b), self.base)
+        for learner in self._learners():
+            f += self.lr * self._score(learner, b)
+        return f
+
+    def predict(self, x):
+        return (self.decision_function(x) > 0).astype(np.int64)
+
+
+class StumpBoost(_BinnedBoost):
     """Gradient-boosted decision stumps for binary classification (logistic loss, Newton
     leaf values, features binned at quantiles). A small stand-in for scikit-learn's
     GradientBoostingClassifier."""
@@ -151,19 +182,16 @@ class StumpBoost:
                  l2: float = 1.0):
         self.n_rounds, self.lr, self.n_bins, self.l2 = n_rounds, learning_rate, n_bins, l2
 
-    def _bin(self, x):
-        return np.stack([np.searchsorted(e, x[:, j], side="right")
-                         for j, e in enumerate(self.edges)], axis=1)
+    def _learners(self):
+        return self.stumps
+
+    @staticmethod
+    def _score(stump, b):
+        j, k, left, right = stump
+        return np.where(b[:, j] <= k, left, right)
 
     def fit(self, x, y):
-        x = np.asarray(x, np.float64)
-        y = np.asarray(y, np.float64)
-        q = np.linspace(0, 1, self.n_bins + 1)[1:-1]
-        self.edges = [np.unique(np.quantile(x[:, j], q)) for j in range(x.shape[1])]
-        b = self._bin(x)                                              # (N, F) in 0..n_bins-1
-        p0 = np.clip(y.mean(), 1e-6, 1 - 1e-6)
-        self.base = np.log(p0 / (1 - p0))
-        f = np.full(len(y), self.base)
+        x, y, b, f = self._start(x, y)
         self.stumps = []
         nb = self.n_bins
         for _ in range(self.n_rounds):
@@ -187,18 +215,8 @@ class StumpBoost:
             f += self.lr * np.where(b[:, j] <= k, left, right)
         return self
 
-    def decision_function(self, x):
-        b = self._bin(np.asarray(x, np.float64))
-        f = np.full(len(b), self.base)
-        for j, k, left, right in self.stumps:
-            f += self.lr * np.where(b[:, j] <= k, left, right)
-        return f
 
-    def predict(self, x):
-        return (self.decision_function(x) > 0).astype(np.int64)
-
-
-class BoostedTrees:
+class BoostedTrees(_BinnedBoost):
     """Gradient-boosted trees of depth ``max_depth`` for binary classification: logistic
     loss, Newton leaf values, features binned at quantiles, splits grown greedily from
     histograms (as LightGBM does). Depth 1 gives stumps, which add up one feature at a time;
@@ -238,9 +256,11 @@ class BoostedTrees:
         self.n_rounds, self.lr, self.max_depth = n_rounds, learning_rate, max_depth
         self.n_bins, self.l2, self.min_leaf = n_bins, l2, min_leaf
 
-    def _bin(self, x):
-        return np.stack([np.searchsorted(e, x[:, j], side="right")
-                         for j, e in enumerate(self.edges)], axis=1)
+    def _learners(self):
+        return self.trees
+
+    def _score(self, tree, b):
+        return self._apply(tree, b)
 
     def _split(self, flat, rows, g, h):
         """Best (feature, bin) split of ``rows`` and its gain, or None."""
@@ -278,15 +298,8 @@ class BoostedTrees:
         return out
 
     def fit(self, x, y):
-        x = np.asarray(x, np.float64)
-        y = np.asarray(y, np.float64)
-        q = np.linspace(0, 1, self.n_bins + 1)[1:-1]
-        self.edges = [np.unique(np.quantile(x[:, j], q)) for j in range(x.shape[1])]
-        b = self._bin(x)                                              # (N, F) in 0..n_bins-1
+        x, y, b, f = self._start(x, y)
         flat = b + self.n_bins * np.arange(x.shape[1])                # (N, F) distinct per F
-        p0 = np.clip(y.mean(), 1e-6, 1 - 1e-6)
-        self.base = np.log(p0 / (1 - p0))
-        f = np.full(len(y), self.base)
         self.trees = []
         rows = np.arange(len(y))
         for _ in range(self.n_rounds):
@@ -297,16 +310,6 @@ class BoostedTrees:
             self.trees.append(tree)
             f += self.lr * self._apply(tree, b)
         return self
-
-    def decision_function(self, x):
-        b = self._bin(np.asarray(x, np.float64))
-        f = np.full(len(b), self.base)
-        for tree in self.trees:
-            f += self.lr * self._apply(tree, b)
-        return f
-
-    def predict(self, x):
-        return (self.decision_function(x) > 0).astype(np.int64)
 
 
 def stratified_folds(labels, k: int, *, rng=0) -> list:

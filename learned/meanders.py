@@ -8,9 +8,10 @@ runtime (:mod:`learned.runtime`), so this works on a core install.
 ``procgen`` asks for the reaches of at least ``procgen.meanders.MIN_PLUGIN_CELLS`` cells
 (on shorter ones a shape's 64 points would be closer than half a cell; they get the
 sine-generated curve). Each reach is conditioned on its own sinuosity (from its slope and
-discharge) and length, clipped to the range of the rivers the model was trained on (their 1st to 99th percentile:
-reaches are often shorter than any river in World Data Bank II), and gets its condition and
-noise from its own SeedSequence; the batch is then decoded in one call. So a reach's shape
+discharge; the shape is matched to it exactly, as ``sample`` does) and length, clipped to the
+range of the rivers the model was trained on (their 1st to 99th percentile: reaches are often
+shorter than any river in World Data Bank II), and gets its condition and noise from its own
+SeedSequence; the batch is then decoded in one call. So a reach's shape
 depends only on the seed and the reach, not on the batch it was drawn in (to float32
 rounding, about 1e-7 of its length: matrix products may block a batch differently; one
 level always draws its reaches in the same batch, so its rivers are exactly reproducible).

@@ -48,7 +48,8 @@ would be closer than half a cell, get the curve.
 >>> from procgen import generate_level
 >>> lv = generate_level(seed=4, shape=128, cell_size=1000.0, preset="lowlands")  # meanders on
 >>> seg = np.diff(np.concatenate([r.path for r in lv.rivers]), axis=0)
->>> bool(np.mean(np.isclose(np.mod(np.degrees(np.arctan2(seg[:, 0], seg[:, 1])), 45.0), 0.0)) < 0.5)
+>>> angle = np.degrees(np.arctan2(seg[:, 0], seg[:, 1]))
+>>> bool(np.mean(np.isclose(np.mod(angle, 45.0), 0.0)) < 0.5)
 True
 """
 

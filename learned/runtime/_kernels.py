@@ -19,34 +19,10 @@ from ._kernels_np import P as _P, Q as _Q
 
 
 # error_model="numpy": no ZeroDivisionError check on the division (den >= 1), whose branch
-# kept LLVM from vectorising the loop (11x slower)
-@njit(cache=True, fastmath=True, error_model="numpy")
-def gelu_flat(x, out):
-    """``out[i] = gelu(x[i])`` for flat float32 arrays."""
-    p0, p1, p2 = np.float32(_P[0]), np.float32(_P[1]), np.float32(_P[2])
-    p3, p4, p5 = np.float32(_P[3]), np.float32(_P[4]), np.float32(_P[5])
-    q1, q2, q3 = np.float32(_Q[1]), np.float32(_Q[2]), np.float32(_Q[3])
-    q4, q5 = np.float32(_Q[4]), np.float32(_Q[5])
-    half, one, lim = np.float32(0.5), np.float32(1.0), np.float32(4.0)
-    r2 = np.float32(0.7071067811865476)
-    for i in range(x.size):
-        v = x[i]
-        a = min(max(v * r2, -lim), lim)
-        s = a * a
-        num = p0 + s * (p1 + s * (p2 + s * (p3 + s * (p4 + s * p5))))
-        den = one + s * (q1 + s * (q2 + s * (q3 + s * (q4 + s * q5))))
-        out[i] = half * v * (one + a * num / den)
-
-
-# -- fused layers of the convolutional families ------------------------------------------------
-# A block of the diffusion and GAN nets is a chain of elementwise steps around two matrix
-# products. In numpy each step is a pass over the whole activation (and its own allocation);
-# these kernels do the chain between two products in one pass and write straight into the
-# im2col layout the next product reads (``_nn.conv``'s layout: row ``i * C + c`` of a column is
-# tap ``i`` of channel ``c``). nogil: ``RuntimeModel`` samples blocks of rivers on threads.
-
+# kept LLVM from vectorising the loop (11x slower); inlined into every loop that calls it
 @njit(cache=True, fastmath=True, error_model="numpy", inline="always")
 def _gelu(v):
+    """``gelu(v)`` of one float32: ``v Phi(v)`` with erf(a) = a P(a^2) / Q(a^2)."""
     a = min(max(v * np.float32(0.7071067811865476), np.float32(-4.0)), np.float32(4.0))
     s = a * a
     num = np.float32(_P[0]) + s * (np.float32(_P[1]) + s * (np.float32(_P[2]) + s * (
@@ -55,6 +31,20 @@ def _gelu(v):
         np.float32(_Q[3]) + s * (np.float32(_Q[4]) + s * np.float32(_Q[5])))))
     return np.float32(0.5) * v * (np.float32(1.0) + a * num / den)
 
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def gelu_flat(x, out):
+    """``out[i] = gelu(x[i])`` for flat float32 arrays."""
+    for i in range(x.size):
+        out[i] = _gelu(x[i])
+
+
+# -- fused layers of the convolutional families ------------------------------------------------
+# A block of the diffusion and GAN nets is a chain of elementwise steps around two matrix
+# products. In numpy each step is a pass over the whole activation (and its own allocation);
+# these kernels do the chain between two products in one pass and write straight into the
+# im2col layout the next product reads (``_nn.conv``'s layout: row ``i * C + c`` of a column is
+# tap ``i`` of channel ``c``). nogil: ``RuntimeModel`` samples blocks of rivers on threads.
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _scatter_taps(row, extra, cols, kernel, dilation):

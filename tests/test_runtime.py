@@ -279,6 +279,21 @@ def test_same_seed_same_rivers(name):
                           model.sample(3, seed=gen))
 
 
+@pytest.mark.parametrize("name", ["gan", "vae", "diffusion"])
+def test_rivers_do_not_depend_on_earlier_calls_or_where_the_match_runs(name, monkeypatch):
+    # the convolutional families keep scratch arrays per thread between calls, and large
+    # batches match each block's sinuosity on its own thread
+    model = runtime.load(name)
+    n = 40 if name == "diffusion" else 300
+    monkeypatch.setattr(model, "MATCH_IN_BLOCKS_FROM", 1)
+    first = model.sample(n, seed=1)
+    model.sample(7, seed=3)
+    model.sample(n + 33, seed=4)
+    assert np.array_equal(model.sample(n, seed=1), first)
+    monkeypatch.setattr(model, "MATCH_IN_BLOCKS_FROM", n + 1)
+    assert np.array_equal(model.sample(n, seed=1), first)
+
+
 #: The control grid of the evaluation: every requested sinuosity at every length.
 CONTROL = [(s, length) for s in (1.05, 1.1, 1.3, 1.6, 2.0, 2.5) for length in (60.0, 200.0,
                                                                            600.0)]

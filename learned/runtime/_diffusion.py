@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ._jit import kernels
-from ._nn import conv_weight, gelu, linear
+from ._nn import Workspace, conv_weight, gelu, linear
 from ._model import RuntimeModel, _noise
 
 F32 = np.float32
@@ -83,6 +83,7 @@ class DiffusionRuntime(RuntimeModel):
         # every block's FiLM from one product: (emb, n_blocks * 2C)
         self.film = (np.ascontiguousarray(np.concatenate([w for w, _ in films], axis=1)),
                      np.concatenate([b for _, b in films]))
+        self._work = Workspace()
 
     def _mlp(self, x, layers):
         (w0, b0), (w1, b1) = layers
@@ -100,12 +101,13 @@ class DiffusionRuntime(RuntimeModel):
         k = kernels()
         n, length, ch = len(u), self.n_turns, self.channels
         none = np.empty((n, 0), dtype=F32)
-        cols = np.empty((n, length, 3 * ch), dtype=F32)
+        # scratch arrays this thread reuses from call to call (see ``Workspace``)
+        cols = self._work.take("cols", (n, length, 3 * ch))
         flat = cols.reshape(n * length, 3 * ch)
-        h = np.empty((n, length, ch), dtype=F32)
-        tmp = np.empty((n * length, ch), dtype=F32)
+        h = self._work.take("h", (n, length, ch))
+        tmp = self._work.take("tmp", (n * length, ch))
         film = linear(gelu(self._time(t) + ey), *self.film)              # (B, blocks 2C)
-        taps = np.empty((n, length, 3), dtype=F32)
+        taps = self._work.take("taps", (n, length, 3))
         k.act_im2col(np.ascontiguousarray(u[:, :, None]), np.zeros(1, F32), none, taps, 3, 1,
                      False)
         np.matmul(taps.reshape(n * length, 3), self.inp[0], out=h.reshape(n * length, ch))

@@ -43,6 +43,8 @@ class RuntimeModel:
     #: the project's 2-core machines). The blocks depend on n alone, never on the core
     #: count, so a seed gives the same rivers on any machine with the same BLAS.
     SPLIT_FROM = 64
+    #: From this many rivers on, each block matches its own rivers' sinuosity (same result).
+    MATCH_IN_BLOCKS_FROM = 256
 
     def __init__(self, name: str, card: dict, arrays: dict, *, path=None):
         self.name, self.card, self.path = name, card, path
@@ -197,13 +199,26 @@ class RuntimeModel:
         """
         n = len(next(iter(noise.values()))) if noise else 0
         cond = self.condition(n, y)
+
         blocks = self._blocks(n)
-        if len(blocks) < 2:
-            with one_thread():
-                x = self.sample_from_noise(cond, noise, temperature=temperature)
-        else:
-            x = self._sample_blocks(cond, noise, temperature, blocks)
-        return self.match_sinuosity(x, cond) if exact_sinuosity else x
+        # the match is river by river: on large blocks it runs on the block's core; on small
+        # ones its numpy calls are mostly per-call cost under the GIL, once is cheaper
+        match_in_blocks = exact_sinuosity and n >= self.MATCH_IN_BLOCKS_FROM
+
+        def block(s):
+            c = cond[s]
+            x = self.sample_from_noise(c, {k: v[s] for k, v in noise.items()},
+                                       temperature=temperature)
+            return self.match_sinuosity(x, c) if match_in_blocks else x
+
+        with one_thread():
+            if len(blocks) < 2:
+                x = block(slice(None))
+            else:       # numpy, BLAS and the kernels release the GIL
+                x = np.concatenate(list(_pool().map(block, blocks)))
+        if exact_sinuosity and not match_in_blocks:
+            x = self.match_sinuosity(x, cond)
+        return x
 
     def match_sinuosity(self, turns, cond) -> np.ndarray:
         """``turns`` (n, T-2) scaled river by river to the sinuosity of the encoded
@@ -222,16 +237,6 @@ class RuntimeModel:
             count = max(count, 2)
         size = max(1, -(-n // max(count, 1)))
         return [slice(i, min(n, i + size)) for i in range(0, n, size)]
-
-    def _sample_blocks(self, cond, noise, temperature, blocks):
-        """``sample_from_noise`` over ``blocks`` on a thread per core (numpy, BLAS and the
-        kernels release the GIL)."""
-        def block(s):
-            return self.sample_from_noise(cond[s], {k: v[s] for k, v in noise.items()},
-                                          temperature=temperature)
-
-        with one_thread():
-            return np.concatenate(list(_pool().map(block, blocks)))
 
     def log_prob(self, turns, y) -> np.ndarray:
         """``log p(turns | y)`` per river, (B,) nats, where the family has an exact

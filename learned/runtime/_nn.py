@@ -7,6 +7,7 @@ Every function takes arrays and returns new ones; weights come already laid out 
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -46,6 +47,28 @@ def gelu(x):
     out = np.empty_like(x)
     kernels().gelu_flat(x.reshape(-1), out.reshape(-1))
     return out
+
+
+class Workspace(threading.local):
+    """Scratch arrays kept per thread and reused from call to call.
+
+    A block of 64 GAN rivers writes 5 MB of im2col columns per convolution: freshly
+    allocated, they come from new pages of memory each time, and the first touch of those
+    pages cost as much as the matrix products that read them (measured: 1.4 ms of a 10 ms
+    block). Each thread of the runtime's pool has its own arrays, so blocks never share one.
+    """
+
+    def __init__(self):
+        self._arrays = {}
+
+    def take(self, key, shape):
+        """A float32 array of ``shape`` for ``key``, its contents undefined; valid until
+        this thread takes ``key`` again."""
+        size = math.prod(shape)
+        buf = self._arrays.get(key)
+        if buf is None or buf.size < size:
+            buf = self._arrays[key] = np.empty(size, dtype=F32)
+        return buf[:size].reshape(shape)
 
 
 def sigmoid(x):

@@ -29,7 +29,10 @@ highlands, lowlands), each drawn with every meander source of ``--sources`` (def
 * **Hack's law**: ``L = c A**h`` fitted (least squares in log-log) over the main stems of
   all maps: rivers that end in the sea, a lake or the map edge, not on another river; ``A``
   the area (km²) drained at the last cell before the mouth (read back from the river's
-  discharge), ``L`` the river's length (km).
+  discharge), ``L`` the main stream's length (km) measured, as Hack did, to the drainage
+  divide: the river's own length plus the longest D8 flow path from its source (the channel
+  head, where enough area drains for a river to start) up to the divide. The fit on the
+  rivers' own lengths (from the channel head) is printed beside it.
   Target h in 0.5-0.65 (Hack 1957: ``L = 1.4 A**0.6``).
 
 Then **cost**: ``generate_level`` of a ``--cost-size``² continent (1024 at 500 m), best of
@@ -159,11 +162,12 @@ def reaches(level) -> list:
     return out
 
 
-def main_stems(level, per_cell) -> list:
-    """``(area km², length km)`` of every river that does not end on another river. The
-    area is the one its discharge was computed from (the cells drained at its last cell
-    before the mouth, as the flow generator read them; ``per_cell``: the discharge of one
-    cell), so meanders, which keep discharge, do not move it."""
+def main_stems(level, per_cell, upstream) -> list:
+    """``(area km², length km, length to the divide km)`` of every river that does not end
+    on another river. The area is the one its discharge was computed from (the cells drained
+    at its last cell before the mouth, as the flow generator read them; ``per_cell``: the
+    discharge of one cell), so meanders, which keep discharge, do not move it; the length to
+    the divide adds ``upstream`` (:func:`upstream_km`) at the river's source cell."""
     cell_km2 = (level.cell_size / 1000.0) ** 2
     others = [set(map(tuple, np.rint(r.path).astype(np.int64).tolist())) for r in level.rivers]
     out = []
@@ -172,14 +176,42 @@ def main_stems(level, per_cell) -> list:
         if any(last in cells for j, cells in enumerate(others) if j != k):
             continue
         area = r.discharge / per_cell * cell_km2
-        out.append((area, float(arc_length(r.path)[-1]) * level.cell_size / 1000.0))
+        km = float(arc_length(r.path)[-1]) * level.cell_size / 1000.0
+        head = np.rint(r.path[0]).astype(np.int64)
+        out.append((area, km, km + float(upstream[head[0], head[1]])))
     return out
 
 
-def hack_exponent(stems) -> tuple:
-    """(h, c) of ``L = c A**h`` by least squares in log-log, and the count."""
+def upstream_km(drainage) -> np.ndarray:
+    """Length (km) of the longest D8 flow path from each cell up to the drainage divide
+    (0 on cells nothing drains into), on the drainage's ``directions``."""
+    from numba import njit
+
+    @njit(cache=False)
+    def longest(dirs, order, step, nc):
+        up = np.zeros(dirs.size)
+        dr = np.array([0, -1, -1, -1, 0, 1, 1, 1])
+        dc = np.array([1, 1, 0, -1, -1, -1, 0, 1])
+        for i in order:                              # donors before the cells they drain to
+            k = dirs[i]
+            if k >= 0:
+                j = i + dr[k] * nc + dc[k]
+                up[j] = max(up[j], up[i] + step[k])
+        return up
+
+    dirs = drainage.directions.ravel().astype(np.int64)
+    # accumulation counts a cell and all its donors: every donor's is strictly smaller
+    order = np.argsort(drainage.accumulation.ravel(), kind="stable")
+    step = np.array([1.0, np.sqrt(2.0)] * 4) * drainage.cell_size / 1000.0
+    up = longest(dirs, order, step, drainage.directions.shape[1])
+    return up.reshape(drainage.directions.shape)
+
+
+def hack_exponent(stems, *, to_divide=True) -> tuple:
+    """(h, c) of ``L = c A**h`` by least squares in log-log, and the count; L measured to
+    the divide (``to_divide``) or from the channel head."""
     a = np.array([s[0] for s in stems])
-    length = np.array([s[1] for s in stems])
+    length = np.array([s[2 if to_divide else 1] for s in stems])
     ok = (a > 0) & (length > 0)
     if ok.sum() < 3:
         return float("nan"), float("nan"), int(ok.sum())
@@ -300,8 +332,9 @@ def main(argv=None) -> int:
         ctx = pipeline.context(seed=seed, shape=a.size, cell_size=a.cell_size)
         base = config_for(preset, "none")
         height = pipeline.terrain_stage(ctx, base.terrain, ctx.stream("terrain"))
-        per_cell = float(drain(height, cell_size=a.cell_size,
-                               config=base.hydrology).discharge(1.0))
+        drainage = drain(height, cell_size=a.cell_size, config=base.hydrology)
+        per_cell = float(drainage.discharge(1.0))
+        upstream = upstream_km(drainage)
         for m in sources:
             lv = generate_level(seed=seed, shape=a.size, cell_size=a.cell_size,
                                 config=config_for(preset, m))
@@ -319,13 +352,15 @@ def main(argv=None) -> int:
             c["crossings"] += x
             c["self_intersections"] += loops
             c["downhill_failures"] += downhill_failures(lv)
-            stems_by[m] += main_stems(lv, per_cell)
+            stems_by[m] += main_stems(lv, per_cell, upstream)
     print(f"levels drawn and checked in {time.perf_counter() - t0:.1f} s")
     for m in sources:
         all_45, n_all, dry_45, n_dry = acc_rows[m]
         h, c, n = hack_exponent(stems_by[m])
+        h_head, c_head, _ = hack_exponent(stems_by[m], to_divide=False)
         row = dict(counts[m], at_45_all=all_45 / max(n_all, 1), at_45_dry=dry_45 / max(n_dry, 1),
-                   segments=int(n_all), hack_h=h, hack_c=c, main_stems=n)
+                   segments=int(n_all), hack_h=h, hack_c=c, main_stems=n,
+                   hack_h_from_head=h_head, hack_c_from_head=c_head)
         if metrics is not None:
             row["c2st_rivers"] = c2st_row(long_rivers[m], a.cell_size, real, metrics,
                                           repeats=a.c2st_repeats, seed=a.seed)
@@ -341,7 +376,8 @@ def main(argv=None) -> int:
         print(f"  crossings between rivers: {row['crossings']}, self-intersections: "
               f"{row['self_intersections']}   [target 0, 0]")
         print(f"  downhill/termination failures: {row['downhill_failures']}   [target 0]")
-        print(f"  Hack: L = {c:.2f} A^{h:.3f} over {n} main stems   [target h in 0.5-0.65]")
+        print(f"  Hack: L = {c:.2f} A^{h:.3f} over {n} main stems, L to the divide   [target "
+              f"h in 0.5-0.65]; from the channel head L = {c_head:.2f} A^{h_head:.3f}")
         for unit in ("rivers", "reaches"):
             r = row.get(f"c2st_{unit}")
             if r is None:

@@ -121,9 +121,10 @@ def parity_error(name, n=48, temperature=1.0, seed=0):
             # the torch model draws nothing but its noise for a full y: replay the generator
             ref = model.sample(n, y, generator=torch.Generator().manual_seed(seed),
                                temperature=temperature, exact_sinuosity=False).numpy()
-            (key, (_, shape)), = rt.noise_shapes(n).items()
-            noise = torch.randn(shape, generator=torch.Generator().manual_seed(seed)).numpy()
-            out = rt.sample_from_noise(y, {key: noise}, temperature=temperature)
+            gen = torch.Generator().manual_seed(seed)
+            noise = {k: (torch.randn if kind == "normal" else torch.rand)(s, generator=gen)
+                     .numpy() for k, (kind, s) in rt.noise_shapes(n).items()}
+            out = rt.sample_from_noise(y, noise, temperature=temperature)
         else:
             rng = np.random.default_rng(seed)
             noise = {k: (rng.standard_normal(s, dtype=np.float32) if kind == "normal"
@@ -174,6 +175,25 @@ def test_to_runtime_of_a_torch_model_is_what_its_files_load():
 
     a = to_runtime(pretrained.load("flow")).sample(8, Y, seed=3)
     assert np.array_equal(a, runtime.load("flow").sample(8, Y, seed=3))
+
+
+def test_a_flow_with_other_dilations_runs_the_same_in_the_runtime():
+    torch = _torch()
+    from learned.export import to_runtime
+    from learned.models.flow import FlowModel
+
+    torch.manual_seed(0)
+    model = FlowModel(FlowModel.Config(n_turns=62, hidden=16, n_layers=2,
+                                       dilations=[1, 2, 4, 8, 16]))
+    model.fit_data(0.3 * torch.randn(64, 62), torch.randn(64, 2))
+    for p in model.parameters():                       # away from the identity it starts as
+        p.data += 0.05 * torch.randn_like(p)
+    rt = to_runtime(model)
+    assert len(rt.layers[0].blocks) == 5
+    x, y = 0.3 * np.random.default_rng(0).standard_normal((16, 62)).astype(np.float32), Y
+    with torch.no_grad():
+        ref = model.log_prob(torch.from_numpy(x), torch.from_numpy(rt.condition(16, y))).numpy()
+    assert np.abs(rt.log_prob(x, y) - ref).max() / 62 <= 1e-5
 
 
 def test_placement_takes_a_torch_model_as_its_exported_files():
@@ -292,6 +312,18 @@ def test_rivers_do_not_depend_on_earlier_calls_or_where_the_match_runs(name, mon
     assert np.array_equal(model.sample(n, seed=1), first)
     monkeypatch.setattr(model, "MATCH_IN_BLOCKS_FROM", n + 1)
     assert np.array_equal(model.sample(n, seed=1), first)
+
+
+def test_the_gan_mirrors_rivers_on_an_independent_coin(monkeypatch):
+    model = runtime.load("gan")
+    rng = np.random.default_rng(3)
+    y, z, coin = _conditions(200), rng.standard_normal((200, model.latent)), rng.random(200)
+    x = model.sample_from_noise(y, {"z": z, "mirror": coin})
+    monkeypatch.setattr(model, "mirror", False)
+    raw = model.sample_from_noise(y, {"z": z})
+    flip = coin < 0.5
+    assert 0 < flip.sum() < 200
+    assert np.allclose(x[flip], -raw[flip]) and np.array_equal(x[~flip], raw[~flip])
 
 
 #: The control grid of the evaluation: every requested sinuosity at every length.

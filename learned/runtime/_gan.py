@@ -51,6 +51,7 @@ class GANRuntime(RuntimeModel):
         a = lambda k: np.asarray(arrays["generator." + k], dtype=F32)      # noqa: E731
         c = self.config
         self.latent, self.channels = int(c["latent"]), int(c["channels"])
+        self.mirror = bool(c.get("mirror", True))
         self.l0 = math.ceil(self.n_turns / 4)
         self.lift = [(np.ascontiguousarray(a(f"lift.{i}.weight").T), a(f"lift.{i}.bias"))
                      for i in (0, 2, 4)]
@@ -61,8 +62,12 @@ class GANRuntime(RuntimeModel):
         self._work = Workspace()
 
     def noise_shapes(self, n):
-        """``{"z": ("normal", (n, latent))}``."""
-        return {"z": ("normal", (n, self.latent))}
+        """``{"z": ("normal", (n, latent))}``, and ``"mirror": ("uniform", (n,))`` where the
+        config mirrors (``GANModel.Config.mirror``)."""
+        out = {"z": ("normal", (n, self.latent))}
+        if self.mirror:
+            out["mirror"] = ("uniform", (n,))
+        return out
 
     def generate(self, z, y):
         """Standardised angles (B, D) of the generator g(z, y) (``_Generator.forward``)."""
@@ -97,7 +102,11 @@ class GANRuntime(RuntimeModel):
 
     def sample_from_noise(self, y, noise, *, temperature=1.0):
         """Angles from explicit standard normal ``noise["z"]`` (n, latent), scaled by the
-        temperature as the torch model does, and a full y."""
+        temperature as the torch model does, and a full y; with the config's ``mirror``,
+        the rivers whose uniform ``noise["mirror"]`` (n,) is below 0.5 are mirrored."""
         n = len(noise["z"]) if "z" in noise else 0
         z = _noise(noise, "z", (n, self.latent)) * F32(temperature)
-        return self._finish(self.generate(z, self.condition(n, y)) * self.x_scale)
+        x = self.generate(z, self.condition(n, y)) * self.x_scale
+        if self.mirror:
+            x = np.where((_noise(noise, "mirror", (n,)) < 0.5)[:, None], -x, x)
+        return self._finish(x)

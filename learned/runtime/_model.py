@@ -199,7 +199,6 @@ class RuntimeModel:
         """
         n = len(next(iter(noise.values()))) if noise else 0
         cond = self.condition(n, y)
-
         blocks = self._blocks(n)
         # the match is river by river: on large blocks it runs on the block's core; on small
         # ones its numpy calls are mostly per-call cost under the GIL, once is cheaper

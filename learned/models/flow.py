@@ -234,8 +234,7 @@ class FlowModel(RiverModel):
         y_dim: int = 2              # (sinuosity, log10 length), encoded
         n_layers: int = 8           # coupling layers
         hidden: int = 32            # channels of each convolutional conditioner
-        kernel: int = 5             # conditioner kernel size
-        dilations: tuple = (1, 2, 4)  # one residual block per dilation in each conditioner
+        kernel: int = 5             # conditioner kernel size (dilations 1, 2, 4)
         pooled: bool = True         # conditioner blocks see the river-wide mean feature
         bins: int = 8               # spline bins of the coupling layers
         tail_bound: float = 4.0     # coupling splines act on [-B, B] (standardised units)
@@ -256,8 +255,7 @@ class FlowModel(RiverModel):
         masks = [pos % 2 == 0, pos % 2 == 1, (pos // 2) % 2 == 0, (pos // 2) % 2 == 1]
         self.layers = nn.ModuleList(
             Coupling(masks[i % 4], config.y_dim, config.hidden, config.bins,
-                     config.tail_bound, kernel=config.kernel,
-                     dilations=tuple(config.dilations), pooled=config.pooled)
+                     config.tail_bound, kernel=config.kernel, pooled=config.pooled)
             for i in range(config.n_layers))
 
     @torch.no_grad()

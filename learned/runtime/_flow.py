@@ -12,11 +12,11 @@ from ._nn import conv, gelu, linear, rq_apply, spline_knots
 from ._model import LOG_2PI, RuntimeModel, _noise
 
 F32 = np.float32
+_DILATIONS = (1, 2, 4)
 
 
 class _Coupling:
-    def __init__(self, arrays, prefix, *, mask, y_dim, kernel, dilations, bins, bound,
-                 pooled):
+    def __init__(self, arrays, prefix, *, mask, y_dim, kernel, bins, bound, pooled):
         a = lambda k: np.asarray(arrays[prefix + k], dtype=F32)          # noqa: E731
         d = len(mask)
         self.keep = mask.astype(F32)
@@ -25,7 +25,7 @@ class _Coupling:
         self.kernel, self.bins, self.bound, self.pooled = kernel, bins, bound, pooled
         self.inp = (np.ascontiguousarray(a("inp.weight").T), a("inp.bias"))
         self.blocks = []
-        for i, dil in enumerate(dilations):
+        for i, dil in enumerate(_DILATIONS):
             p = f"blocks.{i}."
             self.blocks.append((dil, np.ascontiguousarray(a(p + "bias.weight").T),
                                 a(p + "bias.bias"),
@@ -58,12 +58,6 @@ class _Coupling:
         return out, ld.sum(axis=-1)
 
 
-def _dilations(config):
-    """The conditioners' dilations (``FlowModel.Config.dilations``; cards written before
-    the option have the default's)."""
-    return tuple(int(d) for d in config.get("dilations", (1, 2, 4)))
-
-
 class FlowRuntime(RuntimeModel):
     """Runtime of ``learned.models.flow.FlowModel``; exact ``log_prob``.
 
@@ -93,7 +87,7 @@ class FlowRuntime(RuntimeModel):
             out.update({p + "inp.weight": (hid, ker * (3 + y_dim)), p + "inp.bias": (hid,),
                         p + "out.weight": (3 * c["bins"] - 1, hid),
                         p + "out.bias": (3 * c["bins"] - 1,)})
-            for j in range(len(_dilations(c))):
+            for j in range(len(_DILATIONS)):
                 q = f"{p}blocks.{j}."
                 out.update({q + "bias.weight": (hid, ctx), q + "bias.bias": (hid,),
                             q + "conv1.weight": (hid, ker * hid), q + "conv1.bias": (hid,),
@@ -110,8 +104,7 @@ class FlowRuntime(RuntimeModel):
         # the masks of FlowModel: alternate angles, then alternate pairs
         masks = [pos % 2 == 0, pos % 2 == 1, (pos // 2) % 2 == 0, (pos // 2) % 2 == 1]
         self.layers = [_Coupling(arrays, f"layers.{i}.", mask=masks[i % 4], y_dim=c["y_dim"],
-                                 kernel=c["kernel"], dilations=_dilations(c),
-                                 bins=c["bins"], bound=self.bound,
+                                 kernel=c["kernel"], bins=c["bins"], bound=self.bound,
                                  pooled=c["pooled"]) for i in range(c["n_layers"])]
 
     def noise_shapes(self, n):

@@ -193,7 +193,7 @@ class RuntimeModel:
         >>> from learned import runtime
         >>> model = runtime.load("gan")
         >>> y = {"sinuosity": [1.2, 1.8], "length_km": 100.0}
-        >>> noise = {"z": np.zeros((2, model.latent), np.float32)}
+        >>> noise = {k: np.zeros(s, np.float32) for k, (_, s) in model.noise_shapes(2).items()}
         >>> model.sample_with(y, noise).shape
         (2, 62)
         """

@@ -13,7 +13,7 @@ another river.
 import numpy as np
 from numba import njit
 
-from .paths import _fold_back, _segments_meet
+from .paths import _fold_back, _segments_meet, resample_one
 
 # Points per cell along the drawn curve, and sub-steps of the sine-generated integration.
 STEP = 0.5
@@ -261,7 +261,7 @@ def stretch_shapes(shapes, cum, counts, scale):
     interpolated as :func:`procgen._kernels.paths.resample` does (ends copied exactly,
     zero-length segments skipped), then multiplied by ``scale[b]``.
     """
-    nb, n, _ = shapes.shape
+    nb = shapes.shape[0]
     total_points = 0
     for b in range(nb):
         total_points += counts[b]
@@ -270,24 +270,11 @@ def stretch_shapes(shapes, cum, counts, scale):
     o = 0
     for b in range(nb):
         m = counts[b]
-        total = cum[b, n - 1]
-        x[o] = shapes[b, 0, 0] * scale[b]
-        y[o] = shapes[b, 0, 1] * scale[b]
-        x[o + m - 1] = shapes[b, n - 1, 0] * scale[b]
-        y[o + m - 1] = shapes[b, n - 1, 1] * scale[b]
-        seg = 0
-        for j in range(1, m - 1):
-            t = total * j / (m - 1)
-            while seg < n - 2 and cum[b, seg + 1] <= t:
-                seg += 1
-            d = cum[b, seg + 1] - cum[b, seg]
-            f = 0.0
-            if d > 0.0:
-                f = min(max((t - cum[b, seg]) / d, 0.0), 1.0)
-            p0 = shapes[b, seg, 0]
-            x[o + j] = (p0 + f * (shapes[b, seg + 1, 0] - p0)) * scale[b]
-            p0 = shapes[b, seg, 1]
-            y[o + j] = (p0 + f * (shapes[b, seg + 1, 1] - p0)) * scale[b]
+        one = np.empty((m, 2))
+        resample_one(shapes[b], cum[b], one)
+        for j in range(m):
+            x[o + j] = one[j, 0] * scale[b]
+            y[o + j] = one[j, 1] * scale[b]
         o += m
     return x, y
 

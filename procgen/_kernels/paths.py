@@ -20,26 +20,32 @@ def resample(paths, cum, out):
     segment that holds it; zero-length segments are skipped; the first and last points are
     copied exactly.
     """
-    nb, n, _ = paths.shape
-    m = out.shape[1]
-    for b in prange(nb):
-        total = cum[b, n - 1]
-        out[b, 0, 0] = paths[b, 0, 0]
-        out[b, 0, 1] = paths[b, 0, 1]
-        out[b, m - 1, 0] = paths[b, n - 1, 0]
-        out[b, m - 1, 1] = paths[b, n - 1, 1]
-        seg = 0
-        for j in range(1, m - 1):
-            t = total * j / (m - 1)
-            while seg < n - 2 and cum[b, seg + 1] <= t:
-                seg += 1
-            d = cum[b, seg + 1] - cum[b, seg]
-            f = 0.0
-            if d > 0.0:
-                f = min(max((t - cum[b, seg]) / d, 0.0), 1.0)
-            for a in range(2):
-                p0 = paths[b, seg, a]
-                out[b, j, a] = p0 + f * (paths[b, seg + 1, a] - p0)
+    for b in prange(paths.shape[0]):
+        resample_one(paths[b], cum[b], out[b])
+
+
+@njit(cache=True)
+def resample_one(path, cum, out):
+    """:func:`resample` of one path: ``path`` (N, 2), ``cum`` (N,), ``out`` (M, 2) written."""
+    n = path.shape[0]
+    m = out.shape[0]
+    total = cum[n - 1]
+    out[0, 0] = path[0, 0]
+    out[0, 1] = path[0, 1]
+    out[m - 1, 0] = path[n - 1, 0]
+    out[m - 1, 1] = path[n - 1, 1]
+    seg = 0
+    for j in range(1, m - 1):
+        t = total * j / (m - 1)
+        while seg < n - 2 and cum[seg + 1] <= t:
+            seg += 1
+        d = cum[seg + 1] - cum[seg]
+        f = 0.0
+        if d > 0.0:
+            f = min(max((t - cum[seg]) / d, 0.0), 1.0)
+        for a in range(2):
+            p0 = path[seg, a]
+            out[j, a] = p0 + f * (path[seg + 1, a] - p0)
 
 
 @njit(cache=True)

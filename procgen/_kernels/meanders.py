@@ -13,7 +13,7 @@ another river.
 import numpy as np
 from numba import njit
 
-from .paths import _fold_back, _segments_meet, resample_one
+from .paths import _fold_back, _sweep_pairs, resample_one
 
 # Points per cell along the drawn curve, and sub-steps of the sine-generated integration.
 STEP = 0.5
@@ -304,7 +304,6 @@ def self_crossing(xy, offsets):
             rmin, rmax = min(rmin, p[i, 0]), max(rmax, p[i, 0])
             cmin, cmax = min(cmin, p[i, 1]), max(cmax, p[i, 1])
         ax_s = 1 if cmax - cmin > rmax - rmin else 0
-        ax_o = 1 - ax_s
         prev = -1
         found = False
         for i in range(ns):
@@ -321,30 +320,7 @@ def self_crossing(xy, offsets):
         if found:
             out[b] = True
             continue
-        order = np.argsort(lo)
-        for q0 in range(ns):
-            a = order[q0]
-            if lo[a] == np.inf:
-                break                     # only zero-length segments are left
-            a_hi = max(p[a, ax_s], p[a + 1, ax_s])
-            a_olo = min(p[a, ax_o], p[a + 1, ax_o])
-            a_ohi = max(p[a, ax_o], p[a + 1, ax_o])
-            for q in range(q0 + 1, ns):
-                s = order[q]
-                if lo[s] > a_hi:
-                    break
-                if abs(rank[s] - rank[a]) == 1:
-                    continue
-                if (max(p[s, ax_o], p[s + 1, ax_o]) < a_olo
-                        or min(p[s, ax_o], p[s + 1, ax_o]) > a_ohi):
-                    continue
-                if _segments_meet(p[a, 0], p[a, 1], p[a + 1, 0], p[a + 1, 1],
-                                  p[s, 0], p[s, 1], p[s + 1, 0], p[s + 1, 1]):
-                    found = True
-                    break
-            if found:
-                break
-        out[b] = found
+        out[b] = _sweep_pairs(p, lo, np.argsort(lo), rank, ax_s, True) > 0
     return out
 
 

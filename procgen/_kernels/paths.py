@@ -92,6 +92,39 @@ def _fold_back(ax, ay, bx, by, cx, cy):
     return _orient(ax, ay, bx, by, cx, cy) == 0 and dot < 0.0
 
 
+@njit(cache=True)
+def _sweep_pairs(p, lo, order, rank, ax_s, first_only):
+    """Pairs of non-adjacent segments of one path ``p`` (N, 2) that meet, found by a sweep
+    along axis ``ax_s`` over the segments in ``order`` (sorted by ``lo``, their smaller
+    coordinate on that axis, ``inf`` for zero-length ones; ``rank``: index among the
+    non-zero-length ones); with ``first_only``, 0 or 1."""
+    ns = p.shape[0] - 1
+    ax_o = 1 - ax_s
+    count = 0
+    for q0 in range(ns):
+        a = order[q0]
+        if lo[a] == np.inf:
+            break                     # only zero-length segments are left
+        a_hi = max(p[a, ax_s], p[a + 1, ax_s])
+        a_olo = min(p[a, ax_o], p[a + 1, ax_o])
+        a_ohi = max(p[a, ax_o], p[a + 1, ax_o])
+        for q in range(q0 + 1, ns):
+            s = order[q]
+            if lo[s] > a_hi:
+                break
+            if abs(rank[s] - rank[a]) == 1:
+                continue
+            if (max(p[s, ax_o], p[s + 1, ax_o]) < a_olo
+                    or min(p[s, ax_o], p[s + 1, ax_o]) > a_ohi):
+                continue
+            if _segments_meet(p[a, 0], p[a, 1], p[a + 1, 0], p[a + 1, 1],
+                              p[s, 0], p[s, 1], p[s + 1, 0], p[s + 1, 1]):
+                count += 1
+                if first_only:
+                    return count
+    return count
+
+
 @njit(cache=True, parallel=True)
 def self_intersections(paths, lo, order, rank, axis, first_only, out):
     """Number of self-intersecting segment pairs of each path, by a sweep along one axis.
@@ -125,31 +158,4 @@ def self_intersections(paths, lo, order, rank, axis, first_only, out):
         if first_only and count > 0:
             out[b] = 1
             continue
-        ax_s = axis[b]
-        ax_o = 1 - ax_s
-        done = False
-        for q0 in range(ns):
-            a = order[b, q0]
-            if lo[b, a] == np.inf:
-                break                     # only zero-length segments are left
-            a_hi = max(p[a, ax_s], p[a + 1, ax_s])
-            a_olo = min(p[a, ax_o], p[a + 1, ax_o])
-            a_ohi = max(p[a, ax_o], p[a + 1, ax_o])
-            for q in range(q0 + 1, ns):
-                s = order[b, q]
-                if lo[b, s] > a_hi:
-                    break
-                if abs(rank[b, s] - rank[b, a]) == 1:
-                    continue
-                if (max(p[s, ax_o], p[s + 1, ax_o]) < a_olo
-                        or min(p[s, ax_o], p[s + 1, ax_o]) > a_ohi):
-                    continue
-                if _segments_meet(p[a, 0], p[a, 1], p[a + 1, 0], p[a + 1, 1],
-                                  p[s, 0], p[s, 1], p[s + 1, 0], p[s + 1, 1]):
-                    count += 1
-                    if first_only:
-                        done = True
-                        break
-            if done:
-                break
-        out[b] = count
+        out[b] = count + _sweep_pairs(p, lo[b], order[b], rank[b], axis[b], first_only)

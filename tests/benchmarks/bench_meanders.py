@@ -66,7 +66,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from numba import njit  # noqa: E402
+
 from procgen import generate_level, pipeline  # noqa: E402
+from procgen._kernels.hydrology import DC, DIST, DR  # noqa: E402
 from procgen.hydrology import drain  # noqa: E402
 from procgen.level import LevelConfig  # noqa: E402
 from procgen.paths import arc_length, self_intersects  # noqa: E402
@@ -182,28 +185,25 @@ def main_stems(level, per_cell, upstream) -> list:
     return out
 
 
+@njit(cache=False)
+def _longest_upstream(dirs, order, step, nc):
+    up = np.zeros(dirs.size)
+    for i in order:                                  # donors before the cells they drain to
+        k = dirs[i]
+        if k >= 0:
+            j = i + DR[k] * nc + DC[k]
+            up[j] = max(up[j], up[i] + step[k])
+    return up
+
+
 def upstream_km(drainage) -> np.ndarray:
     """Length (km) of the longest D8 flow path from each cell up to the drainage divide
     (0 on cells nothing drains into), on the drainage's ``directions``."""
-    from numba import njit
-
-    @njit(cache=False)
-    def longest(dirs, order, step, nc):
-        up = np.zeros(dirs.size)
-        dr = np.array([0, -1, -1, -1, 0, 1, 1, 1])
-        dc = np.array([1, 1, 0, -1, -1, -1, 0, 1])
-        for i in order:                              # donors before the cells they drain to
-            k = dirs[i]
-            if k >= 0:
-                j = i + dr[k] * nc + dc[k]
-                up[j] = max(up[j], up[i] + step[k])
-        return up
-
     dirs = drainage.directions.ravel().astype(np.int64)
     # accumulation counts a cell and all its donors: every donor's is strictly smaller
     order = np.argsort(drainage.accumulation.ravel(), kind="stable")
-    step = np.array([1.0, np.sqrt(2.0)] * 4) * drainage.cell_size / 1000.0
-    up = longest(dirs, order, step, drainage.directions.shape[1])
+    up = _longest_upstream(dirs, order, DIST * drainage.cell_size / 1000.0,
+                           drainage.directions.shape[1])
     return up.reshape(drainage.directions.shape)
 
 

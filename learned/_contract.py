@@ -95,6 +95,11 @@ class RiverContract(Conditioned):
         optimizer.step()
         return float(loss.detach())
 
+    def after_training(self, turns, y) -> None:
+        """Called by the loop once training ends, on the best weights, with the training
+        split (``turns`` (N, D) radians, ``y`` (N, 2) encoded): for what a family fits
+        after gradient descent. Default: nothing."""
+
     def validation_score(self, x, y) -> float:
         """Lower is better; early stopping and the best weights follow it. Default: the NLL
         in nats per angle (:func:`nll_per_angle`)."""

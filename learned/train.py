@@ -356,6 +356,7 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
 
     if st["best_state"] is not None:
         model.load_state_dict(st["best_state"])
+    model.after_training(x_tr, y_tr)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     x_te, y_te = load_split(source, "test", n_points=cfg.n_points)
     card = {

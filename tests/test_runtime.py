@@ -135,7 +135,8 @@ def parity_error(name, n=48, temperature=1.0, seed=0):
             if name == "ar":
                 ref = _torch_ar_sample(model, yt, um, ul, temperature)
             else:
-                z = torch.from_numpy(noise["z"]) * temperature
+                eps = torch.from_numpy(noise["z"]) * temperature
+                z = model.latent_mean + eps @ model.latent_chol.T    # the fitted prior
                 ref = _torch_ar_sample(model.decoder, torch.cat([z, yt], 1), um, ul,
                                        temperature)
             ref = wrap_angle(ref).numpy()

@@ -137,6 +137,45 @@ def test_vae_iwae_is_at_least_the_elbo(data):
         model.log_prob_estimate(x, y, k=0)
 
 
+def test_vae_sampling_prior_has_the_aggregate_posteriors_moments(data):
+    x, y = data
+    model = make("vae", data).eval()
+    assert torch.equal(model.latent_chol, torch.eye(4))          # N(0, I) until fitted
+    model.fit_latent_prior(x, y, batch_size=37)                  # batches must not matter
+    # the twin: draw many codes from (1/N) sum_i q(z | x_i, y_i) and take their moments
+    mu, log_s = model.encode(x, model.condition(len(x), y))
+    g = gen(3)
+    z = torch.cat([mu + torch.exp(log_s) * torch.randn(mu.shape, generator=g)
+                   for _ in range(400)]).double()
+    cov = model.latent_chol.double() @ model.latent_chol.double().T
+    assert torch.allclose(model.latent_mean.double(), z.mean(0), atol=0.01)
+    assert torch.allclose(cov, torch.cov(z.T, correction=0), atol=0.02)
+    assert torch.equal(torch.triu(model.latent_chol, 1), torch.zeros(4, 4))
+    # samples are decoded from that prior: z = mean + eps @ L^T, eps ~ N(0, I)
+    n, cond = 5, model.condition(5, y[:5])
+    g = gen(7)
+    eps = torch.randn(n, 4, generator=g)
+    want = model.decode(model.latent_mean + eps @ model.latent_chol.T, cond, generator=g)
+    assert torch.equal(model._sample(n, cond, gen(7), 1.0), want)
+    # the likelihood estimate scores the prior samples are drawn from
+    mvn = torch.distributions.MultivariateNormal(model.latent_mean.double(),
+                                                 scale_tril=model.latent_chol.double())
+    zq = torch.randn(6, 4, generator=gen(9))
+    assert torch.allclose(model._log_prior(zq).double(), mvn.log_prob(zq.double()), atol=1e-4)
+
+
+def test_training_fits_the_vae_prior_and_the_runtime_samples_from_it(tmp_path):
+    from learned import runtime
+    cfg = TrainConfig(model="vae", data="synthetic", n_points=16, limit_train=96,
+                      batch_size=32, max_epochs=1, model_config=TINY["vae"])
+    train(cfg, out=tmp_path, work=tmp_path)
+    state = torch.load(tmp_path / "vae.pt", weights_only=True)
+    assert not torch.equal(state["latent_chol"], torch.eye(4))
+    rt = runtime.load("vae", root=tmp_path)
+    assert np.allclose(rt.latent_chol_t.T, state["latent_chol"].numpy())
+    assert np.allclose(rt.latent_mean, state["latent_mean"].numpy())
+
+
 def test_vae_interpolation_endpoints_are_reconstructions(data):
     x, y = data
     model = make("vae", data).eval()

@@ -1,5 +1,6 @@
-"""The VAE family (``learned.models.vae.VAEModel``) in numpy: z ~ N(0, I) scaled by the
-temperature, then the autoregressive decoder conditioned on (z, y). Only the decoder ships:
+"""The VAE family (``learned.models.vae.VAEModel``) in numpy: z from the model's fitted
+Gaussian prior (``latent_mean + temperature * eps @ latent_chol.T``, eps ~ N(0, I)), then
+the autoregressive decoder conditioned on (z, y). Only the decoder and the prior ship:
 sampling needs no encoder, and the VAE has no exact likelihood to serve."""
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ class VAERuntime(RuntimeModel):
         out = ar_shapes("decoder.", n_turns=c["n_turns"], y_dim=c["latent"] + c["y_dim"],
                         hidden=c["decoder_hidden"], n_layers=c["decoder_layers"],
                         n_mix=c["n_mix"])
-        out.update({"decoder.x_scale": (), "decoder.y_bank": (None, 2)})
+        out.update({"decoder.x_scale": (), "decoder.y_bank": (None, 2),
+                    "latent_mean": (c["latent"],), "latent_chol": (c["latent"], c["latent"])})
         return out
 
     def _build(self, arrays):
         c = self.config
         self.latent = int(c["latent"])
+        self.latent_mean = arrays["latent_mean"].astype(np.float32)
+        self.latent_chol_t = np.ascontiguousarray(arrays["latent_chol"].T, dtype=np.float32)
         self.net = GRUMixture(arrays, "decoder.", n_turns=self.n_turns,
                               n_layers=c["decoder_layers"], hidden=c["decoder_hidden"],
                               n_mix=c["n_mix"], x_scale=self.x_scale)
@@ -57,7 +61,9 @@ class VAERuntime(RuntimeModel):
         return self._finish(x)
 
     def sample_from_noise(self, y, noise, *, temperature=1.0):
-        """As the torch model: ``z = noise["z"] * temperature``, then :meth:`decode`."""
+        """As the torch model: ``z = latent_mean + (noise["z"] * temperature) @
+        latent_chol.T``, then :meth:`decode`."""
         n = len(noise["z"]) if "z" in noise else 0
-        z = _noise(noise, "z", (n, self.latent)) * np.float32(temperature)
+        eps = _noise(noise, "z", (n, self.latent)) * np.float32(temperature)
+        z = self.latent_mean + eps @ self.latent_chol_t
         return self.decode(z, y, noise, temperature=temperature)

@@ -578,8 +578,15 @@ def critic_rows(models: dict, ebm, x_test, y_test, *, candidates: int = 4,
 
 def critic_table(rows: dict, *, candidates: int, temperature: float, refine_steps: int,
                  by: str = "residual") -> str:
-    """The rows of :func:`critic_rows` as a markdown table."""
-    lines = [f"Energy as a critic: the EBM keeps one of {candidates} draws per condition "
+    """The rows of :func:`critic_rows` as a markdown page: what it measures, then the table."""
+    lines = ["# Energy as a critic of the other families", "",
+             f"Written by `learned.evaluate --critic {candidates}` "
+             "(`learned.evaluate.critic_rows`) on the test rivers' conditions, with the "
+             "earlier, weaker pair of C2ST views (boosted stumps on 16 path statistics, the "
+             "1-D CNN; one run each, standard error near 0.016): samples/s are only comparable "
+             "within a row. Samples are what each model's `sample` returns (sinuosity "
+             "matched; the GAN's mirrored).", "",
+             f"Energy as a critic: the EBM keeps one of {candidates} draws per condition "
              f"(weights exp({'f' if by == 'residual' else '-E'} / {temperature:g})), then "
              f"{refine_steps} Langevin steps.", "",
              "| model | C2ST boost before | after | C2ST CNN before | after | samples/s "
@@ -591,6 +598,24 @@ def critic_table(rows: dict, *, candidates: int, temperature: float, refine_step
     return "\n".join(lines) + "\n"
 
 
+def _merged_threads(old_meta: dict, models, threads: int) -> tuple:
+    """(threads of the kept run, {model: threads} of the rows that ran on other threads)
+    once ``models`` were re-evaluated on ``threads`` beside an earlier run's rows."""
+    base = old_meta.get("threads", threads)
+    if isinstance(base, str):                    # older files: "2 (vae: 1)"
+        base = int(base.split()[0])
+    of = {k: v for k, v in old_meta.get("threads_of", {}).items() if k not in models}
+    of.update({k: threads for k in models if threads != base})
+    return base, dict(sorted(of.items()))
+
+
+def _threads_text(meta: dict) -> str:
+    """``2`` or ``2 (ar, vae: 1)``: the run's CPU threads, and the rows that ran on others."""
+    groups: dict = {}
+    for k, v in meta.get("threads_of", {}).items():
+        groups.setdefault(v, []).append(k)
+    extra = "; ".join(f"{', '.join(ks)}: {v}" for v, ks in sorted(groups.items()))
+    return f"{meta['threads']} ({extra})" if extra else f"{meta['threads']}"
 
 
 def _fmt(v, spec=".3f"):
@@ -663,7 +688,8 @@ def markdown_table(rows: dict, ref: dict, *, meta: dict) -> str:
     intro = (f"Evaluation on the **{meta['source']}** data: {n_real} real rivers of every "
              f"split against one sample per real river's condition; NLL and memorisation on "
              f"the {meta['n_test']} test rivers; {meta['n_turns']} turning angles each; models "
-             f"fitted on the {meta['n_train']} training rivers; {meta['threads']} CPU threads, "
+             f"fitted on the {meta['n_train']} training rivers; {_threads_text(meta)} CPU "
+             f"threads, "
              f"torch {torch.__version__}.\n")
     notes = ("NLL (nats per angle, lower is better), two ways: *own y* is log p(x | y) at each "
              "test river's own condition (its sinuosity is read from the very angles scored, "
@@ -932,10 +958,9 @@ def main(argv=None):
                 "marginal_k": protocol.marginal_k, "w_splits": protocol.w_splits,
                 "control_n": protocol.control_n, "n_boot": protocol.n_boot,
                 "seconds": round(time.perf_counter() - t_start)}
-        if kept and old["meta"].get("threads") != meta["threads"]:
-            # the kept rows ran on other threads: say which rows ran on which
-            meta["threads"] = f"{old['meta'].get('threads')} ({', '.join(models)}: " \
-                              f"{meta['threads']})"
+        if kept:
+            meta["threads"], meta["threads_of"] = _merged_threads(old["meta"], models,
+                                                                   meta["threads"])
         table = "\n".join(t for t in (markdown_table(rows, ref, meta=meta),
                                       length_table(rows, ref), control_table(rows)) if t)
         public = {k: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}

@@ -366,6 +366,32 @@ def test_the_command_prints_the_tables_and_the_control_grid(tmp_path, capsys):
 
 
 # -- doctests run -------------------------------------------------------------------------------
+def test_rows_evaluated_on_other_threads_are_named_once_however_often_rows_are_kept():
+    meta = {"threads": 2}
+    base, of = E._merged_threads(meta, ["vae"], 1)
+    assert (base, of) == (2, {"vae": 1})
+    base, of = E._merged_threads({"threads": base, "threads_of": of}, ["ar", "ebm"], 1)
+    assert (base, of) == (2, {"ar": 1, "ebm": 1, "vae": 1})
+    assert E._threads_text({"threads": base, "threads_of": of}) == "2 (ar, ebm, vae: 1)"
+    # a row re-run on the kept run's threads is no longer an exception
+    base, of = E._merged_threads({"threads": base, "threads_of": of}, ["vae"], 2)
+    assert of == {"ar": 1, "ebm": 1}
+    assert E._threads_text({"threads": 2, "threads_of": {"ar": 1, "gan": 4}}) == \
+        "2 (ar: 1; gan: 4)"
+    assert E._threads_text({"threads": 2}) == "2"
+    # older files wrote the note into the count itself
+    assert E._merged_threads({"threads": "2 (vae: 1)"}, ["ar"], 1) == (2, {"ar": 1})
+
+
+def test_critic_page_says_what_it_measures_before_its_table():
+    rows = {"ar": {"c2st_gb": (0.52, 0.51), "c2st_cnn": (0.53, 0.5), "samples_per_s": (
+        4547.0, 1315.0)}}
+    text = E.critic_table(rows, candidates=4, temperature=1.0, refine_steps=0)
+    assert text.startswith("# Energy as a critic of the other families\n\nWritten by "
+                           "`learned.evaluate --critic 4`")
+    assert text.splitlines()[-1] == "| ar | 0.520 | 0.510 | 0.530 | 0.500 | 4,547 | 1,315 |"
+
+
 def test_doctests_of_the_learned_layer_are_collected():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")

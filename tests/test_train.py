@@ -61,6 +61,48 @@ def test_progress_shows_no_validation_before_the_first(tmp_path, capsys):
     assert err.endswith("\n")
 
 
+def test_mirror_trains_on_rivers_mirrored_on_a_coin_per_river_and_step(tmp_path, monkeypatch):
+    from learned import train as T
+    from learned.models.ar import ARModel
+    from learned.train import load_split
+    seen = []
+    real_step = ARModel.train_step
+
+    def recording_step(self, batch, *args, **kwargs):
+        seen.append(batch[0].clone())
+        return real_step(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(ARModel, "train_step", recording_step)
+    base = dict(model="ar", data="synthetic", n_points=20, limit_train=128, batch_size=64,
+                max_epochs=1, model_config={"hidden": 8, "n_layers": 1, "n_mix": 2})
+    train(TrainConfig(**base), out=tmp_path / "a", work=tmp_path / "a")
+    plain, seen[:] = list(seen), []
+    train(TrainConfig(**base, mirror=True), out=tmp_path / "b", work=tmp_path / "b")
+    x = load_split("synthetic", "train", n_points=20)[0][:128]
+    rows = lambda batches: torch.cat(batches)                  # noqa: E731
+    a, b = rows(plain), rows(seen)
+    assert sorted(map(tuple, a.tolist())) == sorted(map(tuple, x.tolist()))   # same rivers
+    flipped = (b == -a).all(1) & (a != 0).any(1)
+    assert torch.equal(flipped | (b == a).all(1), torch.ones(len(a), dtype=torch.bool))
+    assert 0.3 < flipped.float().mean() < 0.7                  # a fair coin per river
+    # a pure function of (seed, step): the same coins again, other coins at another step
+    assert torch.equal(T._mirrored(x, 0, 5), T._mirrored(x, 0, 5))
+    assert not torch.equal(T._mirrored(x, 0, 5), T._mirrored(x, 0, 6))
+    with open(tmp_path / "b" / "ar.json") as f:
+        assert json.load(f)["train_config"]["mirror"] is True
+
+
+def test_mirror_is_a_command_line_switch(tmp_path, capsys):
+    from learned.train import main
+    args = ["ar", "--data", "synthetic", "--n-points", "16", "--limit-train", "64",
+            "--max-epochs", "1", "--no-progress", "--set", "hidden=8", "--set", "n_layers=1"]
+    main([*args, "--work", str(tmp_path / "on"), "--mirror"])
+    main([*args, "--work", str(tmp_path / "off")])
+    cards = {k: json.loads((tmp_path / k / "ar.json").read_text()) for k in ("on", "off")}
+    assert cards["on"]["train_config"]["mirror"] is True
+    assert cards["off"]["train_config"]["mirror"] is False
+
+
 @pytest.mark.slow
 def test_resume_after_kill_is_bit_for_bit(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

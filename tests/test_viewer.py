@@ -398,7 +398,10 @@ def test_learned_keys_work_without_torch(tmp_path, monkeypatch):
         pane = explorer.shown[0]
         assert pane.key.sinuosity == 1.6 and "sinuosity 1.6" in explorer._status()
         realised = [sinuosity(r.path) for r in pane.level.rivers]
-        assert realised and np.median(realised) == pytest.approx(1.6, abs=0.05)
+        # a river placed whole keeps the request exactly; one cut at the first
+        # water or the map edge keeps only its upper part (half of this level's 12)
+        assert realised and np.quantile(realised, 0.75) == pytest.approx(1.6, abs=0.02)
+        assert max(realised) < 1.65
         for _ in range(9):                                   # clamped at the first step
             key(explorer, pygame.K_LEFTBRACKET)
         explorer.wait_idle(60)

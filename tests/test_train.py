@@ -20,7 +20,8 @@ from learned.train import TrainConfig, train  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--data", "synthetic", "--n-points", "24", "--limit-train", "384", "--batch-size", "32",
         "--max-epochs", "5", "--patience", "100", "--threads", "1", "--no-progress",
-        "--set", "hidden=16", "--set", "n_layers=2", "--set", "bins=4"]
+        "--set", "hidden=16", "--set", "n_layers=2", "--set", "bins=4",
+        "--mirror"]                                # resumes redraw the same coins too
 
 
 def _train_cmd(work, *extra):

@@ -689,8 +689,7 @@ def markdown_table(rows: dict, ref: dict, *, meta: dict) -> str:
              f"split against one sample per real river's condition; NLL and memorisation on "
              f"the {meta['n_test']} test rivers; {meta['n_turns']} turning angles each; models "
              f"fitted on the {meta['n_train']} training rivers; {_threads_text(meta)} CPU "
-             f"threads, "
-             f"torch {torch.__version__}.\n")
+             f"threads, torch {torch.__version__}.\n")
     notes = ("NLL (nats per angle, lower is better), two ways: *own y* is log p(x | y) at each "
              "test river's own condition (its sinuosity is read from the very angles scored, "
              "so it flatters conditional models; \"n/a\": the model ignores y); *y drawn* is "

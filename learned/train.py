@@ -174,10 +174,7 @@ class TrainConfig:
     checkpoint_every_steps: int = 0  # also every N steps (tests); 0 = off
     limit_train: int = 0            # use only the first N training rivers; 0 = all
     n_points: int = 64              # T, for synthetic data
-    #: mirror each batch's rivers (x -> -x) on a fair coin, a coin per river and step. Real
-    #: rivers are mirror-symmetric as a population and a mirror image keeps its sinuosity
-    #: and length, so this doubles the training rivers at no cost.
-    mirror: bool = False
+    mirror: bool = False            # mirror each river of a batch on a coin (``--mirror``)
     model_config: dict = field(default_factory=dict)
 
 

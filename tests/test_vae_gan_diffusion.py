@@ -141,7 +141,7 @@ def test_vae_sampling_prior_has_the_aggregate_posteriors_moments(data):
     x, y = data
     model = make("vae", data).eval()
     assert torch.equal(model.latent_chol, torch.eye(4))          # N(0, I) until fitted
-    model.fit_latent_prior(x, y, batch_size=37)                  # batches must not matter
+    model.fit_latent_prior(x, y, batch_size=37)                  # moments over every batch
     # the twin: draw many codes from (1/N) sum_i q(z | x_i, y_i) and take their moments
     mu, log_s = model.encode(x, model.condition(len(x), y))
     g = gen(3)

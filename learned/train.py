@@ -18,6 +18,12 @@ and the card then name the score honestly (``val_neg_elbo``, not ``val_nll``). O
 ends, ``after_training`` lets a family fit what comes after gradient descent (the VAE's
 sampling prior) on the best weights.
 
+``--ema DECAY`` validates, keeps and ships an exponential moving average of the weights
+(Polyak averaging; for GANs, Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging in
+GAN Training") instead of the last iterate: after every step each parameter's average moves
+``1 - DECAY`` of the way to it (buffers are the live ones). The average starts at the
+initial weights and is part of the checkpoint, so a resumed run continues it exactly.
+
 ``--mirror`` mirrors each river of a batch (x -> -x) on a fair coin: real rivers are
 mirror-symmetric as a population, and a mirror image keeps its sinuosity and length, so the
 model sees twice the rivers. It lowered the VAE's validation negative ELBO from 0.134 to
@@ -175,6 +181,7 @@ class TrainConfig:
     limit_train: int = 0            # use only the first N training rivers; 0 = all
     n_points: int = 64              # T, for synthetic data
     mirror: bool = False            # mirror each river of a batch on a coin (``--mirror``)
+    ema: float = 0.0                # decay of the weights' moving average (``--ema``); 0 = off
     model_config: dict = field(default_factory=dict)
 
 
@@ -239,6 +246,13 @@ def _mirrored(x: torch.Tensor, seed: int, step: int) -> torch.Tensor:
     return torch.where((coin < 0.5)[:, None], -x, x)
 
 
+@torch.no_grad()
+def _ema_update(average: dict, model, decay: float) -> None:
+    """Move each parameter's running average ``1 - decay`` of the way to its value."""
+    for key, p in model.named_parameters():
+        average[key].lerp_(p.detach(), 1.0 - decay)
+
+
 def _card_metrics(model, best_val, x_te, y_te) -> dict:
     """The card's scores: the best validation score under its own name, and the test NLL
     as the model's declared ``likelihood`` allows (exact, estimated, or None)."""
@@ -283,9 +297,13 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
     data_gen = torch.Generator().manual_seed(cfg.seed + 2)
 
     ckpt_path, log_path = work / f"{name}.ckpt", work / f"{name}.csv"
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ValueError(f"ema must be in [0, 1) (0: no moving average), got {cfg.ema}")
     st = dict(epoch=0, step_in_epoch=0, global_step=0, epoch_start_gen=data_gen.get_state(),
               loss_sum=0.0, n_batches=0, best_val=math.inf, best_state=None, bad_epochs=0,
-              elapsed=0.0, done=False)
+              elapsed=0.0, done=False,
+              ema=({k: p.detach().clone() for k, p in model.named_parameters()} if cfg.ema
+                   else None))
     if resume and ckpt_path.exists():
         ck = _load_checkpoint(ckpt_path)
         if ck["train_config"] != dataclasses.asdict(cfg):
@@ -333,6 +351,8 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                 else x_tr[idx]
             loss_value = model.train_step((x_batch, y_tr[idx]), opt, grad_clip=cfg.grad_clip,
                                           generator=_step_generator(cfg.seed, st["global_step"]))
+            if cfg.ema:
+                _ema_update(st["ema"], model, cfg.ema)
             st["loss_sum"] += loss_value
             st["n_batches"] += 1
             st["step_in_epoch"] = i + 1
@@ -347,12 +367,17 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                 last_ckpt = time.monotonic()
         # end of epoch: validate, early stopping, log
         model.eval()              # an NLL, or a score logged as val_<validation_name>
+        live = copy.deepcopy(model.state_dict()) if cfg.ema else None
+        if cfg.ema:                                        # the average is what is scored
+            model.load_state_dict({**live, **st["ema"]})
         val_score = float(model.validation_score(x_va, y_va))
         if val_score < st["best_val"] - 1e-5:
             st["best_val"], st["bad_epochs"] = val_score, 0
             st["best_state"] = copy.deepcopy(model.state_dict())
         else:
             st["bad_epochs"] += 1
+        if cfg.ema:
+            model.load_state_dict(live)                    # training goes on from the iterate
         st["elapsed"] = time.monotonic() - t_start
         row = dict(epoch=epoch + 1, step=st["global_step"],
                    train_loss=f"{st['loss_sum'] / max(1, st['n_batches']):.6f}",

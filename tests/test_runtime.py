@@ -300,6 +300,7 @@ def test_rivers_do_not_depend_on_earlier_calls_or_where_the_match_runs(name, mon
 
 def test_the_gan_mirrors_rivers_on_an_independent_coin(monkeypatch):
     model = runtime.load("gan")
+    monkeypatch.setattr(model, "resample", 0)           # one candidate per river: plain draws
     rng = np.random.default_rng(3)
     y, z, coin = _conditions(200), rng.standard_normal((200, model.latent)), rng.random(200)
     x = model.sample_from_noise(y, {"z": z, "mirror": coin})
@@ -308,6 +309,20 @@ def test_the_gan_mirrors_rivers_on_an_independent_coin(monkeypatch):
     flip = coin < 0.5
     assert 0 < flip.sum() < 200
     assert np.allclose(x[flip], -raw[flip]) and np.array_equal(x[~flip], raw[~flip])
+
+
+def test_the_gan_ratio_scores_rivers_as_torch_does():
+    torch = _torch()
+    from learned import pretrained
+    from learned.train import load_split
+    model, rt = pretrained.load("gan"), runtime.load("gan")
+    assert rt.resample == model.config.resample > 0    # the shipped GAN resamples
+    x, y = load_split("rivers", "test")
+    with torch.no_grad():
+        ref = model.ratio_logit(x[:200], y[:200]).numpy()
+    out = rt.ratio_logit(x[:200].numpy(), y[:200].numpy())
+    assert np.abs(out - ref).max() < 1e-4 * max(1.0, np.abs(ref).max())
+    assert ref.std() > 0.1                              # a fitted ratio, not a constant
 
 
 #: The control grid of the evaluation: every requested sinuosity at every length.

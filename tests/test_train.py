@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--data", "synthetic", "--n-points", "24", "--limit-train", "384", "--batch-size", "32",
         "--max-epochs", "5", "--patience", "100", "--threads", "1", "--no-progress",
         "--set", "hidden=16", "--set", "n_layers=2", "--set", "bins=4",
-        "--mirror"]                                # resumes redraw the same coins too
+        "--mirror",                                # resumes redraw the same coins too
+        "--ema", "0.9"]                            # and continue the same average
 
 
 def _train_cmd(work, *extra):
@@ -102,6 +103,41 @@ def test_mirror_is_a_command_line_switch(tmp_path, capsys):
     cards = {k: json.loads((tmp_path / k / "ar.json").read_text()) for k in ("on", "off")}
     assert cards["on"]["train_config"]["mirror"] is True
     assert cards["off"]["train_config"]["mirror"] is False
+
+
+def test_ema_validates_keeps_and_ships_the_moving_average_of_the_weights(tmp_path,
+                                                                         monkeypatch):
+    from learned import train as T
+    from learned.models.ar import ARModel
+    real_step, real_score = ARModel.train_step, ARModel.validation_score
+    twin, scored = {}, []
+
+    def recording_step(self, *args, **kwargs):
+        out = real_step(self, *args, **kwargs)
+        for k, p in self.named_parameters():      # the obvious twin: a = d a + (1 - d) p
+            twin[k] = 0.75 * twin.get(k, twin_init[k]) + 0.25 * p.detach()
+        return out
+
+    def recording_score(self, x, y):
+        scored.append({k: p.detach().clone() for k, p in self.named_parameters()})
+        return real_score(self, x, y)
+
+    monkeypatch.setattr(ARModel, "train_step", recording_step)
+    monkeypatch.setattr(ARModel, "validation_score", recording_score)
+    cfg = TrainConfig(model="ar", data="synthetic", n_points=20, limit_train=128,
+                      batch_size=64, max_epochs=1, ema=0.75,
+                      model_config={"hidden": 8, "n_layers": 1, "n_mix": 2})
+    model = T.build_model("ar", T.model_config("ar", 18, cfg.model_config), seed=0)
+    twin_init = {k: p.detach().clone() for k, p in model.named_parameters()}
+    train(cfg, out=tmp_path, work=tmp_path)
+    shipped = torch.load(tmp_path / "ar.pt", weights_only=True)
+    for k in twin:
+        assert torch.allclose(scored[0][k], twin[k], atol=1e-6), k      # what was scored
+        assert torch.allclose(shipped[k], twin[k], atol=1e-6), k        # what shipped
+    assert any(not torch.allclose(twin[k], twin_init[k]) for k in twin)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"ema must be in \[0, 1\).*got " + str(bad)):
+            train(TrainConfig(**{**cfg.__dict__, "ema": bad}), out=tmp_path, work=tmp_path)
 
 
 @pytest.mark.slow

@@ -11,6 +11,16 @@ every layer (Miyato et al. 2018) and the hinge loss. The generator also pays
 ``sinuosity_weight`` * |log realised - log requested sinuosity|, an auxiliary regression term
 that makes the condition bind (as in AC-GAN, Odena et al. 2017).
 
+With ``resample = K`` (the shipped model: 16) sampling corrects the generator's bias by
+importance resampling (Grover et al. 2019, "Bias Correction of Learned Generative Models
+using Likelihood-Free Importance Weighting"): once training ends, ``after_training`` fits a
+classifier c(x, y) (the critic's architecture, logistic loss, fresh samples every epoch) to
+tell training rivers from the generator's samples. Its logit estimates log p_data(x | y) /
+p_g(x | y), so drawing K candidates for a condition and keeping one with probability
+proportional to exp(logit) draws from a distribution closer to the data's. The candidates are
+scored as ``sample`` returns them (mirrored, matched to the requested sinuosity). K = 16
+moved the classifier two-sample test from 0.65-0.68 to 0.60-0.62 on every view.
+
 A GAN has no likelihood (it declares ``likelihood = None``; ``log_prob`` raises), and the
 evaluation table shows a dash.
 Its validation score (``feature_w1``) is a sample-quality number: the mean, over a few path
@@ -28,6 +38,7 @@ torch.Size([3, 12])
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -36,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .base import RiverModel, _headings, sinuosity_error, sinuosity_of
+from .base import RiverModel, _headings, match_sinuosity, sinuosity_error, sinuosity_of
 
 __all__ = ["GANModel", "path_channels", "sinuosity_of"]
 
@@ -85,10 +96,13 @@ class _Generator(nn.Module):
 
 
 class _Critic(nn.Module):
-    def __init__(self, c):
+    """The critic, or with ``spectral=False`` the density-ratio classifier (trained with the
+    logistic loss, which needs no Lipschitz bound)."""
+
+    def __init__(self, c, *, spectral: bool = True):
         super().__init__()
         ch = c.critic_channels
-        sn = spectral_norm
+        sn = spectral_norm if spectral else (lambda module: module)
         self.convs = nn.ModuleList([
             sn(nn.Conv1d(5, ch, 5, padding=2)),
             sn(nn.Conv1d(ch, ch, 5, padding=2)),
@@ -149,12 +163,22 @@ class GANModel(RiverModel):
         #: classifier had used (C2ST, coordinates view, 0.80 -> 0.73). A mixture of a model
         #: and its mirror image is never further from a symmetric distribution (convexity).
         mirror: bool = True
+        #: candidates per river for importance resampling by the fitted density ratio
+        #: (``after_training``); 0 = none
+        resample: int = 0
+        ratio_epochs: int = 40      # epochs of the density-ratio classifier's fit
 
     def __init__(self, config: "GANModel.Config"):
         super().__init__(config.n_turns)
+        if config.resample < 0:
+            raise ValueError(f"resample must be >= 0 (0: no resampling), got {config.resample}")
         self.config = config
         self.generator = _Generator(config)
         self.critic = _Critic(config)
+        if config.resample:
+            self.ratio = _Critic(config, spectral=False)
+            # 1 once after_training has fitted the ratio: until then sampling draws plainly
+            self.register_buffer("ratio_fitted", torch.zeros(()))
 
     # -- the training loop's hooks -----------------------------------------------------------
     def make_optimizer(self, *, lr, weight_decay=0.0):
@@ -216,18 +240,97 @@ class GANModel(RiverModel):
     def validation_score(self, x, y):
         """Mean over path statistics of W1(samples, rivers) / std(rivers), plus the median
         |log realised - log requested sinuosity| (lower is better; fixed noise)."""
-        fake = self.sample(len(x), y, generator=torch.Generator().manual_seed(0))
+        gen = torch.Generator().manual_seed(0)
+        fake = match_sinuosity(self._draw(len(x), y, gen, 1.0), y)
         sf, sr = _stats(fake), _stats(x)
         w = torch.stack([_w1(sf[:, j], sr[:, j]) / sr[:, j].double().std().clamp_min(1e-9)
                          for j in range(sr.shape[1])])
         sin_err = sinuosity_error(fake, y).median()
         return float(w.mean() + sin_err)
 
+    # -- the density ratio -------------------------------------------------------------------
+    def ratio_logit(self, x, y):
+        """The fitted classifier's logit, an estimate of log p_data(x | y) / p_g(x | y), for
+        rivers ``x`` (B, D) radians as ``sample`` returns them."""
+        return self.ratio(x / self.x_scale, x, y)
+
+    def after_training(self, turns, y):
+        """Fit the density-ratio classifier (where ``resample`` is set) on the final weights:
+        training rivers against fresh samples for their conditions each epoch, logistic loss,
+        the epoch with the lowest loss on a held-out tenth kept. Seeded: same data, same
+        classifier."""
+        if not self.config.resample:
+            return
+        gen = torch.Generator().manual_seed(1)
+        perm = torch.randperm(len(turns), generator=gen)
+        n_hold = max(1, len(turns) // 10)
+        hold, fit = perm[:n_hold], perm[n_hold:]
+        opt = torch.optim.Adam(self.ratio.parameters(), lr=1e-3)
+
+        def fakes(cond, g):
+            with torch.no_grad():
+                return match_sinuosity(self._draw(len(cond), cond, g, 1.0), cond)
+
+        def bce(real, fake, cond):
+            return (F.softplus(-self.ratio_logit(real, cond)).mean()
+                    + F.softplus(self.ratio_logit(fake, cond)).mean())
+
+        hold_fake = fakes(y[hold], torch.Generator().manual_seed(2))
+        best, best_state = math.inf, None
+        for _ in range(self.config.ratio_epochs):
+            self.ratio.train()
+            fake = fakes(y[fit], gen)
+            order = torch.randperm(len(fit), generator=gen)
+            for i in range(0, len(fit), 64):
+                j = order[i:i + 64]
+                loss = bce(turns[fit[j]], fake[j], y[fit[j]])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            self.ratio.eval()
+            with torch.no_grad():
+                score = float(bce(turns[hold], hold_fake, y[hold]))
+            if score < best:
+                best, best_state = score, copy.deepcopy(self.ratio.state_dict())
+        self.ratio.load_state_dict(best_state)
+        self.ratio.requires_grad_(False)
+        self.ratio_fitted.fill_(1.0)
+
     # -- sampling ----------------------------------------------------------------------------
-    def _sample(self, n, y, generator, temperature):
+    #: rivers whose candidates are generated and scored at once (memory, not results)
+    RESAMPLE_CHUNK = 256
+
+    def _noise(self, n, generator, temperature):
+        """z (n, latent), scaled by the temperature, then the mirror coins (n,) or None."""
         z = torch.randn(n, self.config.latent, generator=generator) * temperature
+        coin = torch.rand(n, generator=generator) if self.config.mirror else None
+        return z, coin
+
+    def _generate(self, z, coin, y):
         x = self.generator(z, y) * self.x_scale
-        if self.config.mirror:                    # after z, so z is what it always was
-            coin = torch.rand(n, generator=generator)
-            x = torch.where((coin < 0.5)[:, None], -x, x)
-        return x
+        return x if coin is None else torch.where((coin < 0.5)[:, None], -x, x)
+
+    def _draw(self, n, y, generator, temperature):
+        """Plain draws of the generator (mirrored on a coin where the config says so)."""
+        return self._generate(*self._noise(n, generator, temperature), y)
+
+    def _sample(self, n, y, generator, temperature):
+        k = self.config.resample
+        if not k or not self.ratio_fitted:
+            return self._draw(n, y, generator, temperature)
+        # K candidates per river (river i's are rows i*K .. i*K+K-1), scored as sample
+        # returns them, one kept with probability softmax(logit): inverse CDF of a uniform.
+        # All noise is drawn first, so the chunking does not change the rivers.
+        z, coin = self._noise(n * k, generator, temperature)
+        u = torch.rand(n, generator=generator).double()
+        out = []
+        for i in range(0, n, self.RESAMPLE_CHUNK):
+            rivers = torch.arange(i, min(n, i + self.RESAMPLE_CHUNK))
+            rows = slice(i * k, (i + len(rivers)) * k)
+            yk = y[rivers].repeat_interleave(k, 0)
+            raw = self._generate(z[rows], None if coin is None else coin[rows], yk)
+            logit = self.ratio_logit(match_sinuosity(raw, yk), yk).view(len(rivers), k)
+            cdf = torch.softmax(logit.double(), 1).cumsum(1)
+            pick = (cdf < u[rivers, None]).sum(1).clamp(max=k - 1)
+            out.append(raw.view(len(rivers), k, -1)[torch.arange(len(rivers)), pick])
+        return torch.cat(out)

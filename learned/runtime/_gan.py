@@ -1,6 +1,7 @@
-"""The GAN family (``learned.models.gan.GANModel``) in numpy: the generator only (an MLP
-lifts (z, y) to a short sequence, convolutions upsample it twice), channels last. The critic
-is training-time only and does not ship."""
+"""The GAN family (``learned.models.gan.GANModel``) in numpy: the generator (an MLP lifts
+(z, y) to a short sequence, convolutions upsample it twice), channels last, and, where the
+config resamples, the density-ratio classifier that picks one of K candidates per river. The
+critic is training-time only and does not ship."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import numpy as np
 
 from ._jit import kernels
-from ._nn import Workspace, conv_weight, gelu, linear, upsample2
+from ._nn import Workspace, conv, conv_weight, gelu, linear, upsample2
 from ._model import RuntimeModel, _noise
 
 F32 = np.float32
@@ -45,6 +46,16 @@ class GANRuntime(RuntimeModel):
             p = f"generator.blocks.{i}."
             out.update({p + "0.weight": (ch, ch + c["y_dim"], 5), p + "0.bias": (ch,),
                         p + "2.weight": (ch, ch, 5), p + "2.bias": (ch,)})
+        if c.get("resample", 0):
+            cc = c["critic_channels"]
+            n_feat = 4 * cc + 3
+            for i, (o, n_in) in enumerate([(cc, 5), (cc, cc), (2 * cc, cc), (2 * cc, 2 * cc),
+                                           (2 * cc, 2 * cc)]):
+                out.update({f"ratio.convs.{i}.weight": (o, n_in, 5), f"ratio.convs.{i}.bias": (o,)})
+            out.update({"ratio.head.0.weight": (hid, n_feat), "ratio.head.0.bias": (hid,),
+                        "ratio.head.2.weight": (1, hid), "ratio.head.2.bias": (1,),
+                        "ratio.embed.weight": (n_feat, c["y_dim"]),
+                        "ratio.embed.bias": (n_feat,), "ratio_fitted": ()})
         return out
 
     def _build(self, arrays):
@@ -60,14 +71,59 @@ class GANRuntime(RuntimeModel):
                        for i in range(3)]
         self.out = (conv_weight(a("out.weight")), a("out.bias"))
         self._work = Workspace()
+        self.resample = int(c.get("resample", 0))
+        if self.resample and not float(arrays["ratio_fitted"]):
+            self.resample = 0                         # as torch: no fitted ratio, plain draws
+        if self.resample:
+            # a block's candidates, not its rivers, are what must stay in cache
+            self.BLOCK = max(1, type(self).BLOCK // self.resample)
+            r = lambda k: np.asarray(arrays["ratio." + k], dtype=F32)      # noqa: E731
+            self.ratio_convs = [(conv_weight(r(f"convs.{i}.weight")), r(f"convs.{i}.bias"))
+                                for i in range(5)]
+            self.ratio_head = [(np.ascontiguousarray(r(f"head.{i}.weight").T),
+                                r(f"head.{i}.bias")) for i in (0, 2)]
+            self.ratio_embed = (np.ascontiguousarray(r("embed.weight").T), r("embed.bias"))
 
     def noise_shapes(self, n):
         """``{"z": ("normal", (n, latent))}``, and ``"mirror": ("uniform", (n,))`` where the
-        config mirrors (``GANModel.Config.mirror``)."""
-        out = {"z": ("normal", (n, self.latent))}
+        config mirrors (``GANModel.Config.mirror``); where it resamples K candidates, ``z``
+        is (n, K, latent), ``mirror`` (n, K) and ``"pick": ("uniform", (n,))`` chooses."""
+        k = (self.resample,) if self.resample else ()
+        out = {"z": ("normal", (n, *k, self.latent))}
         if self.mirror:
-            out["mirror"] = ("uniform", (n,))
+            out["mirror"] = ("uniform", (n, *k))
+        if self.resample:
+            out["pick"] = ("uniform", (n,))
         return out
+
+    def ratio_logit(self, x, y):
+        """The density-ratio classifier's logit (``GANModel.ratio_logit``) of rivers ``x``
+        (B, D) radians for encoded conditions ``y`` (B, 2): the critic's layers without
+        spectral normalisation, channels last."""
+        x = np.asarray(x, dtype=np.float64)
+        u = (x / self.x_scale).astype(F32)
+        h64 = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)
+        step = np.stack([np.cos(h64), np.sin(h64)], axis=2)                # (B, D+1, 2)
+        pos = np.cumsum(step, axis=1)
+        chord = pos[:, -1]
+        length = np.maximum(np.hypot(chord[:, 0], chord[:, 1]), 1e-3)
+        c, s = chord[:, 0] / length, chord[:, 1] / length
+        px = (c[:, None] * pos[:, :, 0] + s[:, None] * pos[:, :, 1]) / length[:, None]
+        py = (-s[:, None] * pos[:, :, 0] + c[:, None] * pos[:, :, 1]) / length[:, None]
+        h = np.concatenate([np.pad(u, ((0, 0), (0, 1)))[:, :, None], step.astype(F32),
+                            px[:, :, None].astype(F32), py[:, :, None].astype(F32)], axis=2)
+        for i, (w, b) in enumerate(self.ratio_convs):
+            h = conv(h, w, b, kernel=5)
+            if i in (2, 4):                         # stride 2: every other "same" output
+                h = h[:, ::2]
+            h = np.where(h > 0, h, F32(0.2) * h)
+        log_sin = np.log(h64.shape[1] / length).astype(F32)
+        feat = np.concatenate([h.mean(1), h.max(1), log_sin[:, None],
+                               u.std(1, ddof=1)[:, None],
+                               (u[:, 1:] * u[:, :-1]).mean(1)[:, None]], axis=1)
+        t = linear(feat, *self.ratio_head[0])
+        t = linear(np.where(t > 0, t, F32(0.2) * t), *self.ratio_head[1])
+        return t[:, 0] + (linear(y.astype(F32), *self.ratio_embed) * feat).sum(1)
 
     def generate(self, z, y):
         """Standardised angles (B, D) of the generator g(z, y) (``_Generator.forward``)."""
@@ -105,8 +161,20 @@ class GANRuntime(RuntimeModel):
         temperature as the torch model does, and a full y; with the config's ``mirror``,
         the rivers whose uniform ``noise["mirror"]`` (n,) is below 0.5 are mirrored."""
         n = len(noise["z"]) if "z" in noise else 0
-        z = _noise(noise, "z", (n, self.latent)) * F32(temperature)
-        x = self.generate(z, self.condition(n, y)) * self.x_scale
+        cond = self.condition(n, y)
+        k = max(1, self.resample)
+        shapes = self.noise_shapes(n)
+        z = _noise(noise, "z", shapes["z"][1]).reshape(n * k, self.latent) * F32(temperature)
+        yk = np.repeat(cond, k, axis=0)
+        x = self.generate(z, yk) * self.x_scale
         if self.mirror:
-            x = np.where((_noise(noise, "mirror", (n,)) < 0.5)[:, None], -x, x)
-        return self._finish(x)
+            coin = _noise(noise, "mirror", shapes["mirror"][1]).reshape(n * k)
+            x = np.where((coin < 0.5)[:, None], -x, x)
+        if not self.resample:
+            return self._finish(x)
+        logit = self.ratio_logit(self.match_sinuosity(x, yk), yk).reshape(n, k)
+        w = np.exp(logit.astype(np.float64) - logit.max(1, keepdims=True))
+        cdf = np.cumsum(w / w.sum(1, keepdims=True), axis=1)
+        u = _noise(noise, "pick", (n,)).astype(np.float64)
+        pick = np.minimum((cdf < u[:, None]).sum(1), k - 1)
+        return self._finish(x.reshape(n, k, -1)[np.arange(n), pick])

@@ -316,7 +316,7 @@ class GANModel(RiverModel):
 
     def _sample(self, n, y, generator, temperature):
         k = self.config.resample
-        if not k or not self.ratio_fitted:
+        if not k or not self.ratio_fitted or not n:
             return self._draw(n, y, generator, temperature)
         # K candidates per river (river i's are rows i*K .. i*K+K-1), scored as sample
         # returns them, one kept with probability softmax(logit): inverse CDF of a uniform.

@@ -113,9 +113,7 @@ class GANRuntime(RuntimeModel):
         h = np.concatenate([np.pad(u, ((0, 0), (0, 1)))[:, :, None], step.astype(F32),
                             px[:, :, None].astype(F32), py[:, :, None].astype(F32)], axis=2)
         for i, (w, b) in enumerate(self.ratio_convs):
-            h = conv(h, w, b, kernel=5)
-            if i in (2, 4):                         # stride 2: every other "same" output
-                h = h[:, ::2]
+            h = conv(h, w, b, kernel=5, stride=2 if i in (2, 4) else 1)
             h = np.where(h > 0, h, F32(0.2) * h)
         log_sin = np.log(h64.shape[1] / length).astype(F32)
         feat = np.concatenate([h.mean(1), h.max(1), log_sin[:, None],
@@ -177,4 +175,4 @@ class GANRuntime(RuntimeModel):
         cdf = np.cumsum(w / w.sum(1, keepdims=True), axis=1)
         u = _noise(noise, "pick", (n,)).astype(np.float64)
         pick = np.minimum((cdf < u[:, None]).sum(1), k - 1)
-        return self._finish(x.reshape(n, k, -1)[np.arange(n), pick])
+        return self._finish(x.reshape(n, k, self.n_turns)[np.arange(n), pick])

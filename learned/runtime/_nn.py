@@ -110,9 +110,11 @@ def conv_weight(w):
     return np.ascontiguousarray(w.transpose(2, 1, 0).reshape(k * in_ch, out_ch))
 
 
-def conv(h, w_cols, b, *, kernel, dilation=1):
+def conv(h, w_cols, b, *, kernel, dilation=1, stride=1):
     """Zero-padded ("same") 1-D convolution of channels-last ``h`` (B, L, C) -> (B, L, O),
-    as one matrix product of the ``kernel`` shifted copies (im2col)."""
+    as one matrix product of the ``kernel`` shifted copies (im2col); with ``stride`` s, only
+    every s-th output, (B, ceil(L / s), O), as ``torch.nn.Conv1d(stride=s)`` with the same
+    padding gives."""
     n, length, c = h.shape
     pad = dilation * (kernel - 1) // 2
     cols = np.empty((n, length, kernel * c), dtype=h.dtype)
@@ -125,7 +127,7 @@ def conv(h, w_cols, b, *, kernel, dilation=1):
         block[:, max(hi, lo):] = 0
         if hi > lo:
             block[:, lo:hi] = h[:, lo + shift:hi + shift]
-    return linear(cols, w_cols, b)
+    return linear(cols[:, ::stride], w_cols, b)
 
 
 def upsample2(h):

@@ -400,7 +400,9 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
 
     if st["best_state"] is not None:
         model.load_state_dict(st["best_state"])
+    t_after = time.monotonic()
     model.after_training(x_tr, y_tr)
+    after_s = time.monotonic() - t_after
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     x_te, y_te = load_split(source, "test", n_points=cfg.n_points)
     card = {
@@ -412,7 +414,8 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                  "checksum": data_checksum(x_tr, y_tr)},
         "metrics": _card_metrics(model, st["best_val"], x_te, y_te),
         "training": {"epochs": st["epoch"], "steps": st["global_step"],
-                     "time_s": round(st["elapsed"], 1), "torch": torch.__version__,
+                     "time_s": round(st["elapsed"], 1),
+                     "after_training_s": round(after_s, 1), "torch": torch.__version__,
                      "threads": torch.get_num_threads()},
         "n_parameters": sum(p.numel() for p in model.parameters()),
     }

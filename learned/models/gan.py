@@ -18,8 +18,10 @@ classifier c(x, y) (the critic's architecture, logistic loss, fresh samples ever
 tell training rivers from the generator's samples. Its logit estimates log p_data(x | y) /
 p_g(x | y), so drawing K candidates for a condition and keeping one with probability
 proportional to exp(logit) draws from a distribution closer to the data's. The candidates are
-scored as ``sample`` returns them (mirrored, matched to the requested sinuosity). K = 16
-moved the classifier two-sample test from 0.65-0.68 to 0.60-0.62 on every view.
+scored as ``sample`` returns them (mirrored, matched to the requested sinuosity). With
+K = 16 the shipped GAN scores 0.592-0.645 over the four views of the classifier two-sample
+test (``learned.evaluate``); a generator trained the same way, drawn plainly, scored 0.648
+(coordinates) and 0.678 (path statistics) in one draw.
 
 A GAN has no likelihood (it declares ``likelihood = None``; ``log_prob`` raises), and the
 evaluation table shows a dash.

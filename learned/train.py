@@ -367,8 +367,8 @@ def train(cfg: TrainConfig, *, out: Path, work: Path, resume: bool = False,
                 last_ckpt = time.monotonic()
         # end of epoch: validate, early stopping, log
         model.eval()              # an NLL, or a score logged as val_<validation_name>
-        live = copy.deepcopy(model.state_dict()) if cfg.ema else None
         if cfg.ema:                                        # the average is what is scored
+            live = copy.deepcopy(model.state_dict())
             model.load_state_dict({**live, **st["ema"]})
         val_score = float(model.validation_score(x_va, y_va))
         if val_score < st["best_val"] - 1e-5:

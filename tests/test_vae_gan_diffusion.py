@@ -253,6 +253,8 @@ def test_gan_ratio_fit_tells_rivers_from_samples_and_is_seeded(data):
     assert ((real > 0).float().mean() + (fake < 0).float().mean()) / 2 > 0.65
     with pytest.raises(ValueError, match="resample must be >= 0.*got -1"):
         make("gan", data, resample=-1)
+    with pytest.raises(ValueError, match="ratio_epochs must be >= 1.*got 0"):
+        make("gan", data, resample=2, ratio_epochs=0)
 
 
 # -- diffusion -----------------------------------------------------------------------------------

@@ -174,6 +174,9 @@ class GANModel(RiverModel):
         super().__init__(config.n_turns)
         if config.resample < 0:
             raise ValueError(f"resample must be >= 0 (0: no resampling), got {config.resample}")
+        if config.resample and config.ratio_epochs < 1:
+            raise ValueError(f"ratio_epochs must be >= 1 where resample is set, got "
+                             f"{config.ratio_epochs}")
         self.config = config
         self.generator = _Generator(config)
         self.critic = _Critic(config)

@@ -16,6 +16,20 @@ from ._model import RuntimeModel, _noise
 F32 = np.float32
 
 
+def _path_channels(x):
+    """``learned.models.gan.path_channels`` channels last: cos h, sin h and the canonical
+    x, y of the D+1 segment ends of turning angles ``x`` (B, D), float32 (B, D+1, 4); and
+    each chord's length, clamped below at 1e-3 as there (B,)."""
+    h = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)
+    step = np.stack([np.cos(h), np.sin(h)], axis=2)                      # (B, D+1, 2)
+    pos = np.cumsum(step, axis=1)
+    length = np.maximum(np.hypot(pos[:, -1, 0], pos[:, -1, 1]), 1e-3)
+    c, s = (pos[:, -1, 0] / length)[:, None], (pos[:, -1, 1] / length)[:, None]
+    px = (c * pos[:, :, 0] + s * pos[:, :, 1]) / length[:, None]          # rotate by -a
+    py = (-s * pos[:, :, 0] + c * pos[:, :, 1]) / length[:, None]
+    return np.concatenate([step, px[:, :, None], py[:, :, None]], axis=2).astype(F32), length
+
+
 class GANRuntime(RuntimeModel):
     """Runtime of ``learned.models.gan.GANModel``'s generator (no likelihood).
 
@@ -102,20 +116,12 @@ class GANRuntime(RuntimeModel):
         spectral normalisation, channels last."""
         x = np.asarray(x, dtype=np.float64)
         u = (x / self.x_scale).astype(F32)
-        h64 = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)
-        step = np.stack([np.cos(h64), np.sin(h64)], axis=2)                # (B, D+1, 2)
-        pos = np.cumsum(step, axis=1)
-        chord = pos[:, -1]
-        length = np.maximum(np.hypot(chord[:, 0], chord[:, 1]), 1e-3)
-        c, s = chord[:, 0] / length, chord[:, 1] / length
-        px = (c[:, None] * pos[:, :, 0] + s[:, None] * pos[:, :, 1]) / length[:, None]
-        py = (-s[:, None] * pos[:, :, 0] + c[:, None] * pos[:, :, 1]) / length[:, None]
-        h = np.concatenate([np.pad(u, ((0, 0), (0, 1)))[:, :, None], step.astype(F32),
-                            px[:, :, None].astype(F32), py[:, :, None].astype(F32)], axis=2)
+        path, chord = _path_channels(x)
+        h = np.concatenate([np.pad(u, ((0, 0), (0, 1)))[:, :, None], path], axis=2)
         for i, (w, b) in enumerate(self.ratio_convs):
             h = conv(h, w, b, kernel=5, stride=2 if i in (2, 4) else 1)
             h = np.where(h > 0, h, F32(0.2) * h)
-        log_sin = np.log(h64.shape[1] / length).astype(F32)
+        log_sin = np.log(path.shape[1] / chord).astype(F32)       # sinuosity_of, clamped alike
         feat = np.concatenate([h.mean(1), h.max(1), log_sin[:, None],
                                u.std(1, ddof=1)[:, None],
                                (u[:, 1:] * u[:, :-1]).mean(1)[:, None]], axis=1)

@@ -585,7 +585,7 @@ def critic_table(rows: dict, *, candidates: int, temperature: float, refine_step
              "earlier, weaker pair of C2ST views (boosted stumps on 16 path statistics, the "
              "1-D CNN; one run each, standard error near 0.016): samples/s are only comparable "
              "within a row. Samples are what each model's `sample` returns (sinuosity "
-             "matched; the GAN's mirrored and resampled).", "",
+             "matched; the GAN's mirrored, the GAN's and the flow's resampled).", "",
              f"Energy as a critic: the EBM keeps one of {candidates} draws per condition "
              f"(weights exp({'f' if by == 'residual' else '-E'} / {temperature:g})), then "
              f"{refine_steps} Langevin steps.", "",

@@ -311,12 +311,13 @@ def test_the_gan_mirrors_rivers_on_an_independent_coin(monkeypatch):
     assert np.allclose(x[flip], -raw[flip]) and np.array_equal(x[~flip], raw[~flip])
 
 
-def test_the_gan_ratio_scores_rivers_as_torch_does():
+@pytest.mark.parametrize("name", ["gan", "flow"])
+def test_the_density_ratio_scores_rivers_as_torch_does(name):
     torch = _torch()
     from learned import pretrained
     from learned.train import load_split
-    model, rt = pretrained.load("gan"), runtime.load("gan")
-    assert rt.resample == model.config.resample > 0    # the shipped GAN resamples
+    model, rt = pretrained.load(name), runtime.load(name)
+    assert rt.resample == model.config.resample > 0    # the shipped model resamples
     x, y = load_split("rivers", "test")
     with torch.no_grad():
         ref = model.ratio_logit(x[:200], y[:200]).numpy()
@@ -406,8 +407,10 @@ def test_bad_arguments_are_named():
         model.sample(2, {"sinuosity": 1.2, "width": 3})
     with pytest.raises(ValueError, match="sinuosity >= 1"):
         model.sample(2, {"sinuosity": 0.5, "length_km": 10.0})
-    with pytest.raises(ValueError, match=r"noise\['z'\] must have shape \(2, 62\), got \(2, 61\)"):
-        model.sample_from_noise(Y, {"z": np.zeros((2, 61))})
+    # the shipped flow resamples: 16 candidates per river
+    with pytest.raises(ValueError,
+                       match=r"noise\['z'\] must have shape \(2, 16, 62\), got \(2, 61\)"):
+        model.sample_from_noise(Y, {"z": np.zeros((2, 61)), "pick": np.zeros(2)})
     with pytest.raises(TypeError, match="log_prob needs y"):
         model.log_prob(np.zeros((2, 62)), None)
     with pytest.raises(NotImplementedError, match="gan runtime has no exact likelihood"):

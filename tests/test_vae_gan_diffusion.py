@@ -206,57 +206,6 @@ def test_gan_optimizer_scales_the_critic_rate(data):
     assert [g["lr_scale"] for g in opt.param_groups] == [1.0, 3.0]
 
 
-def test_gan_resampling_keeps_one_candidate_by_the_ratio_as_a_naive_loop_does(data):
-    from learned.models.base import match_sinuosity
-    x, y = data
-    n, k = 40, 4
-    model = make("gan", data, resample=k).eval()
-    with torch.no_grad():
-        # not fitted yet (during training): plain draws
-        plain = match_sinuosity(model._draw(n, y[:n], gen(3), 1.0), y[:n])
-        assert torch.equal(model.sample(n, y[:n], generator=gen(3)), plain)
-        model.ratio_fitted.fill_(1.0)
-        model.RESAMPLE_CHUNK = 7                     # candidates scored in uneven chunks
-        out = model.sample(n, y[:n], generator=gen(3), exact_sinuosity=False)
-        g = gen(3)                                   # the same noise, replayed
-        yk = y[:n].repeat_interleave(k, 0)
-        raw = model._draw(n * k, yk, g, 1.0)
-        u = torch.rand(n, generator=g)
-        logit = model.ratio_logit(match_sinuosity(raw, yk), yk)
-    for i in range(n):
-        w = [math.exp(float(logit[i * k + j])) for j in range(k)]
-        total, acc, pick = sum(w), 0.0, k - 1
-        for j in range(k):
-            acc += w[j] / total
-            if float(u[i]) <= acc:
-                pick = j
-                break
-        assert torch.equal(out[i], raw[i * k + pick]), i
-
-
-def test_gan_ratio_fit_tells_rivers_from_samples_and_is_seeded(data):
-    from learned.models.base import match_sinuosity
-    x, y = data
-    fits = []
-    for _ in range(2):
-        model = make("gan", data, resample=3, ratio_epochs=8)
-        before = [p.clone() for p in model.ratio.parameters()]
-        model.after_training(x, y)
-        assert float(model.ratio_fitted) == 1.0
-        assert any(not torch.equal(a, b) for a, b in zip(before, model.ratio.parameters()))
-        fits.append(model.state_dict())
-    assert all(torch.equal(fits[0][k], fits[1][k]) for k in fits[0])
-    with torch.no_grad():               # an untrained generator is easy to tell from rivers
-        real = model.ratio_logit(x, y)
-        fake = model.ratio_logit(match_sinuosity(model._draw(len(x), y, gen(5), 1.0), y), y)
-    assert real.mean() > fake.mean() + 1.0
-    assert ((real > 0).float().mean() + (fake < 0).float().mean()) / 2 > 0.65
-    with pytest.raises(ValueError, match="resample must be >= 0.*got -1"):
-        make("gan", data, resample=-1)
-    with pytest.raises(ValueError, match="ratio_epochs must be >= 1.*got 0"):
-        make("gan", data, resample=2, ratio_epochs=0)
-
-
 # -- diffusion -----------------------------------------------------------------------------------
 def test_diffusion_sampler_steps_are_configurable(data, monkeypatch):
     model = make("diffusion", data).eval()

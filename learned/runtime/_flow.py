@@ -1,8 +1,10 @@
 """The flow family (``learned.models.flow.FlowModel``) in numpy: a neural spline flow whose
 coupling conditioners are 1-D convolutions over the river, channels last as in torch.
 
-Sampling maps z = temperature * N(0, I) through the inverse; ``log_prob`` runs the forward
-map and adds the log-determinants (exact)."""
+Sampling maps z = temperature * N(0, I) through the inverse and, where the config resamples,
+keeps one of K such candidates per river by the density-ratio classifier (``_ratio``);
+``log_prob`` runs the forward map and adds the log-determinants (exact, the flow's own density
+before resampling)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from ._nn import conv, gelu, linear, rq_apply, spline_knots
 from ._model import LOG_2PI, RuntimeModel, _noise
+from ._ratio import RuntimeResampling, ratio_shapes
 
 F32 = np.float32
 _DILATIONS = (1, 2, 4)
@@ -58,15 +61,17 @@ class _Coupling:
         return out, ld.sum(axis=-1)
 
 
-class FlowRuntime(RuntimeModel):
+class FlowRuntime(RuntimeResampling, RuntimeModel):
     """Runtime of ``learned.models.flow.FlowModel``; exact ``log_prob``.
 
     Examples
     --------
     >>> from learned import runtime
     >>> m = runtime.load("flow")
-    >>> z = np.zeros((1, 62), dtype=np.float32)
-    >>> m.sample_from_noise({"sinuosity": 1.2, "length_km": 80.0}, {"z": z}).shape
+    >>> noise = {k: np.zeros(s, np.float32) for k, (_, s) in m.noise_shapes(1).items()}
+    >>> sorted((k, s) for k, (_, s) in m.noise_shapes(1).items())    # 16 candidates
+    [('pick', (1,)), ('z', (1, 16, 62))]
+    >>> m.sample_from_noise({"sinuosity": 1.2, "length_km": 80.0}, noise).shape
     (1, 62)
     """
 
@@ -92,6 +97,9 @@ class FlowRuntime(RuntimeModel):
                 out.update({q + "bias.weight": (hid, ctx), q + "bias.bias": (hid,),
                             q + "conv1.weight": (hid, ker * hid), q + "conv1.bias": (hid,),
                             q + "conv2.weight": (hid, hid), q + "conv2.bias": (hid,)})
+        if c.get("resample", 0):
+            out.update(ratio_shapes(channels=c["ratio_channels"], hidden=c["ratio_hidden"],
+                                    y_dim=y_dim))
         return out
 
     def _build(self, arrays):
@@ -106,10 +114,12 @@ class FlowRuntime(RuntimeModel):
         self.layers = [_Coupling(arrays, f"layers.{i}.", mask=masks[i % 4], y_dim=c["y_dim"],
                                  kernel=c["kernel"], bins=c["bins"], bound=self.bound,
                                  pooled=c["pooled"]) for i in range(c["n_layers"])]
+        self._build_ratio(arrays)
 
     def noise_shapes(self, n):
-        """``{"z": ("normal", (n, D))}``."""
-        return {"z": ("normal", (n, self.n_turns))}
+        """``{"z": ("normal", (n, D))}``; where the config resamples K candidates, ``z`` is
+        (n, K, D) and ``"pick": ("uniform", (n,))`` chooses."""
+        return self._with_candidates({"z": ("normal", (n, self.n_turns))})
 
     def inverse(self, z, y):
         """z (B, D) -> angles x (B, D), y encoded (B, 2) (``FlowModel.inverse``)."""
@@ -134,14 +144,17 @@ class FlowRuntime(RuntimeModel):
 
     def sample_from_noise(self, y, noise, *, temperature=1.0):
         """Angles from explicit standard normal ``noise["z"]`` (n, D), scaled by the
-        temperature as the torch model does, and a full y."""
+        temperature as the torch model does, and a full y; where the config resamples, one
+        of the K candidates ``noise["z"]`` (n, K, D) per river, chosen by ``noise["pick"]``."""
         n = len(noise["z"]) if "z" in noise else 0
-        z = _noise(noise, "z", (n, self.n_turns)) * F32(temperature)
-        y = self.condition(n, y)
-        k = self.SAMPLE_CHUNK
-        parts = [self.inverse(z[i:i + k], y[i:i + k]) for i in range(0, n, k)]
+        k = max(1, self.resample)
+        z = _noise(noise, "z", self.noise_shapes(n)["z"][1]).reshape(n * k, self.n_turns)
+        z = z * F32(temperature)
+        y = np.repeat(self.condition(n, y), k, axis=0)
+        c = self.SAMPLE_CHUNK
+        parts = [self.inverse(z[i:i + c], y[i:i + c]) for i in range(0, n * k, c)]
         x = np.concatenate(parts) if parts else np.zeros((0, self.n_turns), F32)
-        return self._finish(x)
+        return self._finish(self._resampled(x, y, noise) if self.resample else x)
 
     def log_prob(self, turns, y):
         x = self._check_turns(turns)

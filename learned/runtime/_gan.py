@@ -10,27 +10,14 @@ import math
 import numpy as np
 
 from ._jit import kernels
-from ._nn import Workspace, conv, conv_weight, gelu, linear, upsample2
 from ._model import RuntimeModel, _noise
+from ._nn import Workspace, conv_weight, gelu, linear, upsample2
+from ._ratio import RuntimeResampling, ratio_shapes
 
 F32 = np.float32
 
 
-def _path_channels(x):
-    """``learned.models.gan.path_channels`` channels last: cos h, sin h and the canonical
-    x, y of the D+1 segment ends of turning angles ``x`` (B, D), float32 (B, D+1, 4); and
-    each chord's length, clamped below at 1e-3 as there (B,)."""
-    h = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)
-    step = np.stack([np.cos(h), np.sin(h)], axis=2)                      # (B, D+1, 2)
-    pos = np.cumsum(step, axis=1)
-    length = np.maximum(np.hypot(pos[:, -1, 0], pos[:, -1, 1]), 1e-3)
-    c, s = (pos[:, -1, 0] / length)[:, None], (pos[:, -1, 1] / length)[:, None]
-    px = (c * pos[:, :, 0] + s * pos[:, :, 1]) / length[:, None]          # rotate by -a
-    py = (-s * pos[:, :, 0] + c * pos[:, :, 1]) / length[:, None]
-    return np.concatenate([step, px[:, :, None], py[:, :, None]], axis=2).astype(F32), length
-
-
-class GANRuntime(RuntimeModel):
+class GANRuntime(RuntimeResampling, RuntimeModel):
     """Runtime of ``learned.models.gan.GANModel``'s generator (no likelihood).
 
     Examples
@@ -61,15 +48,7 @@ class GANRuntime(RuntimeModel):
             out.update({p + "0.weight": (ch, ch + c["y_dim"], 5), p + "0.bias": (ch,),
                         p + "2.weight": (ch, ch, 5), p + "2.bias": (ch,)})
         if c.get("resample", 0):
-            cc = c["critic_channels"]
-            n_feat = 4 * cc + 3
-            for i, (o, n_in) in enumerate([(cc, 5), (cc, cc), (2 * cc, cc), (2 * cc, 2 * cc),
-                                           (2 * cc, 2 * cc)]):
-                out.update({f"ratio.convs.{i}.weight": (o, n_in, 5), f"ratio.convs.{i}.bias": (o,)})
-            out.update({"ratio.head.0.weight": (hid, n_feat), "ratio.head.0.bias": (hid,),
-                        "ratio.head.2.weight": (1, hid), "ratio.head.2.bias": (1,),
-                        "ratio.embed.weight": (n_feat, c["y_dim"]),
-                        "ratio.embed.bias": (n_feat,), "ratio_fitted": ()})
+            out.update(ratio_shapes(channels=c["critic_channels"], hidden=hid, y_dim=c["y_dim"]))
         return out
 
     def _build(self, arrays):
@@ -85,49 +64,16 @@ class GANRuntime(RuntimeModel):
                        for i in range(3)]
         self.out = (conv_weight(a("out.weight")), a("out.bias"))
         self._work = Workspace()
-        self.resample = int(c.get("resample", 0))
-        if self.resample and not float(arrays["ratio_fitted"]):
-            self.resample = 0                         # as torch: no fitted ratio, plain draws
-        if self.resample:
-            # a block's candidates, not its rivers, are what must stay in cache
-            self.BLOCK = max(1, type(self).BLOCK // self.resample)
-            r = lambda k: np.asarray(arrays["ratio." + k], dtype=F32)      # noqa: E731
-            self.ratio_convs = [(conv_weight(r(f"convs.{i}.weight")), r(f"convs.{i}.bias"))
-                                for i in range(5)]
-            self.ratio_head = [(np.ascontiguousarray(r(f"head.{i}.weight").T),
-                                r(f"head.{i}.bias")) for i in (0, 2)]
-            self.ratio_embed = (np.ascontiguousarray(r("embed.weight").T), r("embed.bias"))
+        self._build_ratio(arrays)
 
     def noise_shapes(self, n):
         """``{"z": ("normal", (n, latent))}``, and ``"mirror": ("uniform", (n,))`` where the
         config mirrors (``GANModel.Config.mirror``); where it resamples K candidates, ``z``
         is (n, K, latent), ``mirror`` (n, K) and ``"pick": ("uniform", (n,))`` chooses."""
-        k = (self.resample,) if self.resample else ()
-        out = {"z": ("normal", (n, *k, self.latent))}
+        out = {"z": ("normal", (n, self.latent))}
         if self.mirror:
-            out["mirror"] = ("uniform", (n, *k))
-        if self.resample:
-            out["pick"] = ("uniform", (n,))
-        return out
-
-    def ratio_logit(self, x, y):
-        """The density-ratio classifier's logit (``GANModel.ratio_logit``) of rivers ``x``
-        (B, D) radians for encoded conditions ``y`` (B, 2): the critic's layers without
-        spectral normalisation, channels last."""
-        x = np.asarray(x, dtype=np.float64)
-        u = (x / self.x_scale).astype(F32)
-        path, chord = _path_channels(x)
-        h = np.concatenate([np.pad(u, ((0, 0), (0, 1)))[:, :, None], path], axis=2)
-        for i, (w, b) in enumerate(self.ratio_convs):
-            h = conv(h, w, b, kernel=5, stride=2 if i in (2, 4) else 1)
-            h = np.where(h > 0, h, F32(0.2) * h)
-        log_sin = np.log(path.shape[1] / chord).astype(F32)       # sinuosity_of, clamped alike
-        feat = np.concatenate([h.mean(1), h.max(1), log_sin[:, None],
-                               u.std(1, ddof=1)[:, None],
-                               (u[:, 1:] * u[:, :-1]).mean(1)[:, None]], axis=1)
-        t = linear(feat, *self.ratio_head[0])
-        t = linear(np.where(t > 0, t, F32(0.2) * t), *self.ratio_head[1])
-        return t[:, 0] + (linear(y.astype(F32), *self.ratio_embed) * feat).sum(1)
+            out["mirror"] = ("uniform", (n,))
+        return self._with_candidates(out)
 
     def generate(self, z, y):
         """Standardised angles (B, D) of the generator g(z, y) (``_Generator.forward``)."""
@@ -176,9 +122,4 @@ class GANRuntime(RuntimeModel):
             x = np.where((coin < 0.5)[:, None], -x, x)
         if not self.resample:
             return self._finish(x)
-        logit = self.ratio_logit(self.match_sinuosity(x, yk), yk).reshape(n, k)
-        w = np.exp(logit.astype(np.float64) - logit.max(1, keepdims=True))
-        cdf = np.cumsum(w / w.sum(1, keepdims=True), axis=1)
-        u = _noise(noise, "pick", (n,)).astype(np.float64)
-        pick = np.minimum((cdf < u[:, None]).sum(1), k - 1)
-        return self._finish(x.reshape(n, k, self.n_turns)[np.arange(n), pick])
+        return self._finish(self._resampled(x, yk, noise))

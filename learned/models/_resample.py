@@ -1,0 +1,174 @@
+"""Importance resampling by a fitted density ratio, for any family that samples from explicit
+noise (Grover et al. 2019, "Bias Correction of Learned Generative Models using
+Likelihood-Free Importance Weighting").
+
+Once training ends, a classifier c(x, y) is fitted to tell training rivers from the model's
+samples for their conditions (logistic loss, fresh samples every epoch, the epoch with the
+lowest loss on a held-out tenth kept). Its logit estimates log p_data(x | y) / p_model(x | y),
+so drawing K candidates for a condition and keeping one with probability proportional to
+exp(logit) draws from a distribution closer to the data's. Candidates are scored as
+``sample`` returns them (matched to the requested sinuosity). The classifier,
+:class:`PathClassifier`, sees the turning angles and the path they draw; the GAN's critic is
+the same network with spectral normalisation.
+
+A family mixes in :class:`Resampling` and defines ``_noise(n, generator, temperature)`` (a
+tuple of tensors, or ``None`` entries, whose first dimension is the river) and
+``_generate(*noise, y)`` (angles in radians). All noise is drawn first, K candidates per
+river, then one uniform per river picks by the inverse CDF of softmax(logit), so
+``learned.runtime`` replays the same rivers from the same noise.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from .._torch import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .base import _headings, match_sinuosity, sinuosity_of
+
+__all__ = ["PathClassifier", "Resampling", "path_channels"]
+
+
+def path_channels(x):
+    """Inputs of :class:`PathClassifier` from the path: cos h, sin h and the canonical x, y
+    of the D+1 segment ends of angles ``x`` (B, D) radians, (B, 4, D+1)."""
+    h = _headings(x)
+    step = torch.stack([torch.cos(h), torch.sin(h)], 1)                   # (B, 2, D+1)
+    pos = torch.cumsum(step, dim=2)                                       # segment ends
+    chord = pos[:, :, -1]                                                 # (B, 2)
+    length = chord.norm(dim=1).clamp_min(1e-3)
+    c, s = chord[:, 0] / length, chord[:, 1] / length
+    px = (c[:, None] * pos[:, 0] + s[:, None] * pos[:, 1]) / length[:, None]   # rotate by -a
+    py = (-s[:, None] * pos[:, 0] + c[:, None] * pos[:, 1]) / length[:, None]
+    return torch.cat([step, px[:, None], py[:, None]], 1)
+
+
+class PathClassifier(nn.Module):
+    """A projection classifier (Miyato & Koyama 2018) on the standardised angles and the
+    path they draw: strided 1-D convolutions, mean- and max-pooled, plus the log sinuosity,
+    the spread and the lag-1 product of the angles; score = psi(phi(x)) + <embed(y), phi(x)>.
+    ``spectral`` puts spectral normalisation on every layer (the GAN's critic); the density
+    ratio, fitted with the logistic loss, needs no Lipschitz bound."""
+
+    def __init__(self, *, channels: int, hidden: int, y_dim: int, spectral: bool = True):
+        super().__init__()
+        ch = channels
+        sn = spectral_norm if spectral else (lambda module: module)
+        self.convs = nn.ModuleList([
+            sn(nn.Conv1d(5, ch, 5, padding=2)),
+            sn(nn.Conv1d(ch, ch, 5, padding=2)),
+            sn(nn.Conv1d(ch, 2 * ch, 5, padding=2, stride=2)),
+            sn(nn.Conv1d(2 * ch, 2 * ch, 5, padding=2)),
+            sn(nn.Conv1d(2 * ch, 2 * ch, 5, padding=2, stride=2))])
+        n_feat = 4 * ch + 3                  # mean- and max-pooled, plus 3 global features
+        self.head = nn.Sequential(sn(nn.Linear(n_feat, hidden)), nn.LeakyReLU(0.2),
+                                  sn(nn.Linear(hidden, 1)))
+        self.embed = sn(nn.Linear(y_dim, n_feat))
+
+    def forward(self, u, x, y):                      # u standardised, x radians: (B, D)
+        path = path_channels(x)                                           # (B, 4, D+1)
+        h = torch.cat([F.pad(u, (0, 1))[:, None], path], 1)               # (B, 5, D+1)
+        for conv in self.convs:
+            h = F.leaky_relu(conv(h), 0.2)
+        log_sin = torch.log(sinuosity_of(x))
+        feat = torch.cat([h.mean(-1), h.amax(-1), log_sin[:, None], u.std(1)[:, None],
+                          (u[:, 1:] * u[:, :-1]).mean(1)[:, None]], 1)
+        return self.head(feat)[:, 0] + (self.embed(y) * feat).sum(1)
+
+
+class Resampling:
+    """Importance resampling for a :class:`~learned.models.base.RiverModel` (a mixin; see
+    the module docstring). The family's config holds ``resample`` (K candidates per river,
+    0 = none) and ``ratio_epochs``; its ``__init__`` calls :meth:`_init_resampling` and its
+    ``after_training`` :meth:`fit_ratio`."""
+
+    #: rivers whose candidates are generated and scored at once (memory, not results)
+    RESAMPLE_CHUNK = 256
+
+    def _init_resampling(self, config, *, channels: int, hidden: int) -> None:
+        if config.resample < 0:
+            raise ValueError(f"resample must be >= 0 (0: no resampling), got {config.resample}")
+        if config.resample and config.ratio_epochs < 1:
+            raise ValueError(f"ratio_epochs must be >= 1 where resample is set, got "
+                             f"{config.ratio_epochs}")
+        if config.resample:
+            self.ratio = PathClassifier(channels=channels, hidden=hidden, y_dim=config.y_dim,
+                                        spectral=False)
+            # 1 once fit_ratio has run: until then sampling draws plainly
+            self.register_buffer("ratio_fitted", torch.zeros(()))
+
+    def ratio_logit(self, x, y):
+        """The fitted classifier's logit, an estimate of log p_data(x | y) / p_model(x | y),
+        for rivers ``x`` (B, D) radians as ``sample`` returns them."""
+        return self.ratio(x / self.x_scale, x, y)
+
+    def _draw(self, n, y, generator, temperature):
+        """Plain draws: ``_generate`` of fresh ``_noise``."""
+        return self._generate(*self._noise(n, generator, temperature), y)
+
+    def fit_ratio(self, turns, y) -> None:
+        """Fit the density-ratio classifier (where ``resample`` is set) on the final weights:
+        training rivers against fresh samples for their conditions each epoch, logistic
+        loss, the epoch with the lowest loss on a held-out tenth kept. Seeded: same data,
+        same classifier."""
+        if not self.config.resample:
+            return
+        gen = torch.Generator().manual_seed(1)
+        perm = torch.randperm(len(turns), generator=gen)
+        n_hold = max(1, len(turns) // 10)
+        hold, fit = perm[:n_hold], perm[n_hold:]
+        opt = torch.optim.Adam(self.ratio.parameters(), lr=1e-3)
+
+        def fakes(cond, g):
+            with torch.no_grad():
+                return match_sinuosity(self._draw(len(cond), cond, g, 1.0), cond)
+
+        def bce(real, fake, cond):
+            return (F.softplus(-self.ratio_logit(real, cond)).mean()
+                    + F.softplus(self.ratio_logit(fake, cond)).mean())
+
+        hold_fake = fakes(y[hold], torch.Generator().manual_seed(2))
+        best, best_state = math.inf, None
+        for _ in range(self.config.ratio_epochs):
+            self.ratio.train()
+            fake = fakes(y[fit], gen)
+            order = torch.randperm(len(fit), generator=gen)
+            for i in range(0, len(fit), 64):
+                j = order[i:i + 64]
+                loss = bce(turns[fit[j]], fake[j], y[fit[j]])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            self.ratio.eval()
+            with torch.no_grad():
+                score = float(bce(turns[hold], hold_fake, y[hold]))
+            if score < best:
+                best, best_state = score, copy.deepcopy(self.ratio.state_dict())
+        self.ratio.load_state_dict(best_state)
+        self.ratio.requires_grad_(False)
+        self.ratio_fitted.fill_(1.0)
+
+    def _sample(self, n, y, generator, temperature):
+        k = self.config.resample
+        if not k or not self.ratio_fitted or not n:
+            return self._draw(n, y, generator, temperature)
+        # K candidates per river (river i's are rows i*K .. i*K+K-1), scored as sample
+        # returns them, one kept with probability softmax(logit): inverse CDF of a uniform.
+        # All noise is drawn first, so the chunking does not change the rivers.
+        noise = self._noise(n * k, generator, temperature)
+        u = torch.rand(n, generator=generator).double()
+        out = []
+        for i in range(0, n, self.RESAMPLE_CHUNK):
+            rivers = torch.arange(i, min(n, i + self.RESAMPLE_CHUNK))
+            rows = slice(i * k, (i + len(rivers)) * k)
+            yk = y[rivers].repeat_interleave(k, 0)
+            raw = self._generate(*(None if t is None else t[rows] for t in noise), yk)
+            logit = self.ratio_logit(match_sinuosity(raw, yk), yk).view(len(rivers), k)
+            cdf = torch.softmax(logit.double(), 1).cumsum(1)
+            pick = (cdf < u[rivers, None]).sum(1).clamp(max=k - 1)
+            out.append(raw.view(len(rivers), k, -1)[torch.arange(len(rivers)), pick])
+        return torch.cat(out)

@@ -1,0 +1,116 @@
+"""Importance resampling by a fitted density ratio (``learned.models._resample``), for each
+family that has it: the pick against a naive loop, the fit, bad settings, and the runtime's
+replay on small models (on the shipped ones: test_runtime.py)."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from learned._contract import wrap_angle  # noqa: E402
+from learned.models.base import match_sinuosity  # noqa: E402
+from learned.train import build_model, model_config  # noqa: E402
+
+from .test_vae_gan_diffusion import data, gen  # noqa: E402,F401 - the same fixture
+
+TINY = {"gan": {"hidden": 16, "latent": 8, "channels": 8, "critic_channels": 8},
+        "flow": {"hidden": 8, "n_layers": 2, "bins": 4, "ratio_channels": 8,
+                 "ratio_hidden": 16}}
+FAMILIES = sorted(TINY)
+
+
+def make(name, data, **overrides):
+    x, y = data
+    cfg = model_config(name, x.shape[1], {**TINY[name], **overrides})
+    return build_model(name, cfg, seed=0).fit_data(x, y, generator=gen(0))
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_resampling_keeps_one_candidate_by_the_ratio_as_a_naive_loop_does(name, data):
+    x, y = data
+    n, k = 40, 4
+    model = make(name, data, resample=k).eval()
+    with torch.no_grad():
+        # not fitted yet (during training): plain draws
+        plain = match_sinuosity(model._draw(n, y[:n], gen(3), 1.0), y[:n])
+        assert torch.equal(model.sample(n, y[:n], generator=gen(3)), plain)
+        model.ratio_fitted.fill_(1.0)
+        model.RESAMPLE_CHUNK = 7                     # candidates scored in uneven chunks
+        out = model.sample(n, y[:n], generator=gen(3), exact_sinuosity=False)
+        g = gen(3)                                   # the same noise, replayed
+        yk = y[:n].repeat_interleave(k, 0)
+        raw = model._draw(n * k, yk, g, 1.0)
+        u = torch.rand(n, generator=g)
+        logit = model.ratio_logit(match_sinuosity(raw, yk), yk)
+        assert model.sample(0, y[:0], generator=gen(3)).shape == (0, x.shape[1])
+    for i in range(n):
+        w = [math.exp(float(logit[i * k + j])) for j in range(k)]
+        total, acc, pick = sum(w), 0.0, k - 1
+        for j in range(k):
+            acc += w[j] / total
+            if float(u[i]) <= acc:
+                pick = j
+                break
+        # sample wraps angles; the flow's inverse pass rounds alike only up to float32
+        # where its batches differ (here 28 candidates a chunk against 160 at once)
+        assert torch.allclose(out[i], wrap_angle(raw[i * k + pick]), rtol=0, atol=1e-6), i
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_ratio_fit_tells_rivers_from_samples_and_is_seeded(name, data):
+    x, y = data
+    fits = []
+    for _ in range(2):
+        model = make(name, data, resample=3, ratio_epochs=16)
+        before = [p.clone() for p in model.ratio.parameters()]
+        model.after_training(x, y)
+        assert float(model.ratio_fitted) == 1.0
+        assert any(not torch.equal(a, b) for a, b in zip(before, model.ratio.parameters()))
+        fits.append(model.state_dict())
+    assert all(torch.equal(fits[0][k], fits[1][k]) for k in fits[0])
+    with torch.no_grad():               # an untrained model is easy to tell from rivers
+        real = model.ratio_logit(x, y)
+        fake = model.ratio_logit(match_sinuosity(model._draw(len(x), y, gen(5), 1.0), y), y)
+    assert real.mean() > fake.mean() + 1.0
+    assert ((real > 0).float().mean() + (fake < 0).float().mean()) / 2 > 0.65
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_bad_resampling_settings_are_refused_by_name(name, data):
+    with pytest.raises(ValueError, match="resample must be >= 0.*got -1"):
+        make(name, data, resample=-1)
+    with pytest.raises(ValueError, match="ratio_epochs must be >= 1.*got 0"):
+        make(name, data, resample=2, ratio_epochs=0)
+
+
+def test_without_resampling_a_model_has_no_ratio(data):
+    # the shipped weights of a family without resampling keep loading: no new arrays
+    model = make("flow", data)
+    assert not any(k.startswith("ratio") for k in model.state_dict())
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_the_runtime_resamples_as_torch_does(name, data):
+    import numpy as np
+
+    from learned.export import to_runtime
+
+    x, y = data
+    model = make(name, data, resample=4, ratio_epochs=4)
+    model.after_training(x, y)
+    model.eval()
+    rt = to_runtime(model)
+    assert rt.resample == 4
+    n = 24
+    with torch.no_grad():
+        ref = model.sample(n, y[:n], generator=gen(7), exact_sinuosity=False).numpy()
+        logit = model.ratio_logit(x[:64], y[:64]).numpy()
+    g = gen(7)                                       # the torch model's noise, replayed
+    noise = {k: (torch.randn if kind == "normal" else torch.rand)(s, generator=g).numpy()
+             for k, (kind, s) in rt.noise_shapes(n).items()}
+    assert noise["pick"].shape == (n,) and noise["z"].shape[:2] == (n, 4)
+    out = rt.sample_from_noise(y[:n].numpy(), noise)
+    assert np.abs(out - ref).max() < 2e-5
+    got = rt.ratio_logit(x[:64].numpy(), y[:64].numpy())
+    assert np.abs(got - logit).max() < 1e-4 * max(1.0, np.abs(logit).max())

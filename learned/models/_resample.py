@@ -83,8 +83,8 @@ class PathClassifier(nn.Module):
 class Resampling:
     """Importance resampling for a :class:`~learned.models.base.RiverModel` (a mixin; see
     the module docstring). The family's config holds ``resample`` (K candidates per river,
-    0 = none) and ``ratio_epochs``; its ``__init__`` calls :meth:`_init_resampling` and its
-    ``after_training`` :meth:`fit_ratio`."""
+    0 = none) and ``ratio_epochs``; its ``__init__`` calls :meth:`_init_resampling`, and the
+    training loop's ``after_training`` hook fits the ratio."""
 
     #: rivers whose candidates are generated and scored at once (memory, not results)
     RESAMPLE_CHUNK = 256
@@ -109,6 +109,10 @@ class Resampling:
     def _draw(self, n, y, generator, temperature):
         """Plain draws: ``_generate`` of fresh ``_noise``."""
         return self._generate(*self._noise(n, generator, temperature), y)
+
+    def after_training(self, turns, y) -> None:
+        """The training loop's hook: :meth:`fit_ratio`."""
+        self.fit_ratio(turns, y)
 
     def fit_ratio(self, turns, y) -> None:
         """Fit the density-ratio classifier (where ``resample`` is set) on the final weights:

@@ -339,11 +339,6 @@ class FlowModel(Resampling, RiverModel):
     #: over 2,000 (measured on a 2-core CPU).
     SAMPLE_CHUNK = 512
 
-    def after_training(self, turns, y):
-        """Fit the density ratio (:meth:`~learned.models._resample.Resampling.fit_ratio`)
-        where ``resample`` is set."""
-        self.fit_ratio(turns, y)
-
     def _noise(self, n, generator, temperature):
         """z (n, D), scaled by the temperature."""
         return (torch.randn(n, self.n_turns, generator=generator) * temperature,)

@@ -202,11 +202,6 @@ class GANModel(Resampling, RiverModel):
         sin_err = sinuosity_error(fake, y).median()
         return float(w.mean() + sin_err)
 
-    def after_training(self, turns, y):
-        """Fit the density ratio (:meth:`~learned.models._resample.Resampling.fit_ratio`)
-        where ``resample`` is set."""
-        self.fit_ratio(turns, y)
-
     # -- sampling ----------------------------------------------------------------------------
     def _noise(self, n, generator, temperature):
         """z (n, latent), scaled by the temperature, then the mirror coins (n,) or None."""

@@ -13,12 +13,13 @@ dtype('float32')
 
 import importlib
 
-__all__ = ["Biome", "BiomesConfig", "HydrologyConfig", "Level", "LevelConfig", "River",
-           "RiversConfig", "TerrainConfig", "World", "WorldConfig", "generate_level"]
+__all__ = ["Biome", "BiomesConfig", "ErosionConfig", "HydrologyConfig", "Level", "LevelConfig",
+           "River", "RiversConfig", "TerrainConfig", "World", "WorldConfig", "generate_level"]
 __version__ = "0.1.0"
 
 # Public name -> the submodule that defines it.
-_EXPORTS = {"Biome": "biomes", "BiomesConfig": "biomes", "HydrologyConfig": "hydrology",
+_EXPORTS = {"Biome": "biomes", "BiomesConfig": "biomes", "ErosionConfig": "erosion",
+            "HydrologyConfig": "hydrology",
             "Level": "level", "LevelConfig": "level", "generate_level": "level",
             "River": "river", "RiversConfig": "rivers", "TerrainConfig": "terrain",
             "World": "world", "WorldConfig": "world"}

@@ -58,7 +58,8 @@ _GENERATION_OPTIONS = {"seed": "--seed", "size": "--size", "preset": "--preset",
                        "rivers": "--rivers", "cell_size": "--cell-size",
                        "sea_level": "--sea-level", "river_count": "--river-count",
                        "river_threshold": "--river-threshold", "world": "--world",
-                       "at": "--at", "meanders": "--meanders", "sinuosity": "--sinuosity"}
+                       "at": "--at", "meanders": "--meanders", "sinuosity": "--sinuosity",
+                       "erosion": "--erosion"}
 
 #: Output suffixes each export format accepts.
 _EXPORT_SUFFIXES = {"tiled": (".json", ".tmj"), "geojson": (".geojson", ".json"),
@@ -196,6 +197,11 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                    help="how flow rivers' reaches are drawn: none (along their D8 cells), "
                         "curve (sine-generated meanders in their valleys) or learned:NAME "
                         "(a learned model's shapes, e.g. learned:ar) (default: curve)")
+    g.add_argument("--erosion", type=int, metavar="STEPS",
+                   help="wear the terrain down by stream-power erosion in STEPS implicit "
+                        "steps, 0..100, before water is routed: valleys cut where much water "
+                        "flows, fewer pits (default: 0, none; 2 is what the README "
+                        "measures)")
     g.add_argument("--sinuosity", type=float, metavar="S",
                    help="sinuosity of the rivers a learned:NAME generator places, 1..10 "
                         "(course length / straight distance; default: drawn from the "
@@ -503,6 +509,13 @@ def _plan(args) -> _Plan:
         with _as_option("--river-threshold", "min_area_km2"):
             config = replace(config, rivers=replace(config.rivers,
                                                     min_area_km2=args.river_threshold))
+    if args.erosion is not None:
+        if args.world:
+            raise ValueError("--erosion applies to levels, not --world (erosion is not local "
+                             "to a chunk, and a world's chunks must meet)")
+        from .erosion import ErosionConfig
+        with _as_option("--erosion", "steps"):
+            config = replace(config, erosion=ErosionConfig(steps=args.erosion))
     at = None
     if args.at is not None and not args.world:
         raise ValueError("--at needs --world (it places a window of the endless world)")

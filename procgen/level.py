@@ -13,8 +13,10 @@ rivers changed once, when they began to run on through lakes instead of ending a
 river that enters a lake carries on from its outlet; carving leaves the lake's surface
 alone), so levels whose flow rivers meet a lake changed there (and their carving and biomes
 with them), and again when they began to meander by default (``RiversConfig.meanders``;
-files saved before read as ``meanders='none'``, which is what they hold). The file format
-did not change for any of these, only what a seed draws.
+files saved before read as ``meanders='none'``, which is what they hold). The erosion stage
+(:mod:`procgen.erosion`) is off by default; files saved before it existed read as
+``ErosionConfig(steps=0)``, which is what they hold. The file format did not change for any
+of these, only what a seed draws.
 ``tests/data/levels`` pins today's levels.
 
 >>> from procgen import generate_level
@@ -50,6 +52,7 @@ from . import pipeline as _pipeline
 from . import queries as _q
 from . import terrain as _terrain
 from .biomes import Biome, BiomesConfig
+from .erosion import ErosionConfig
 from .hydrology import HydrologyConfig
 from ._io import atomic_write
 from ._validate import (CELL_SIZE_MAX, CELL_SIZE_MIN, DEFAULT_MAX_CELLS, check_cell_size,
@@ -98,16 +101,21 @@ class LevelConfig:
         Which river generator and its settings (default: flow-based rivers).
     biomes : BiomesConfig
         Climate and biome classes (latitude range, lapse rate, moisture sources).
+    erosion : ErosionConfig
+        Stream-power erosion of the terrain, between the terrain and hydrology stages
+        (default off; e.g. ``ErosionConfig(steps=2)``).
     """
 
     terrain: _terrain.TerrainConfig = field(default_factory=lambda: _terrain.preset("continent"))
     hydrology: HydrologyConfig = field(default_factory=HydrologyConfig)
     rivers: RiversConfig = field(default_factory=RiversConfig)
     biomes: BiomesConfig = field(default_factory=BiomesConfig)
+    erosion: ErosionConfig = field(default_factory=ErosionConfig)
 
     def __post_init__(self):
         for name, kind in (("terrain", _terrain.TerrainConfig), ("hydrology", HydrologyConfig),
-                           ("rivers", RiversConfig), ("biomes", BiomesConfig)):
+                           ("rivers", RiversConfig), ("biomes", BiomesConfig),
+                           ("erosion", ErosionConfig)):
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got "
                                 f"{type(getattr(self, name)).__name__}")
@@ -796,6 +804,7 @@ def _upgrade_config(data):
     Configs saved before lengths scaled with the cell size have every terrain and rivers key
     but ``reference_cell_size``; their lengths were absolute metres, which None now means.
     Rivers sections saved before meanders existed drew D8 paths: ``meanders='none'``.
+    Configs saved before the erosion stage existed were not eroded: ``steps=0``.
     """
     if not isinstance(data, dict):
         return data
@@ -807,6 +816,8 @@ def _upgrade_config(data):
     rivers = data.get("rivers")
     if isinstance(rivers, dict) and rivers and "meanders" not in rivers:
         data["rivers"] = {**rivers, "meanders": "none"}
+    if "erosion" not in data:
+        data["erosion"] = {"steps": 0}
     return data
 
 

@@ -3,6 +3,7 @@
 ::
 
     seed ──SeedSequence──┬─ terrain ─── heights ──┐
+                         ├─ erosion ─── heights ──┤ (draws nothing)
                          ├─ hydrology ─ Drainage ─┤ (draws nothing)
                          ├─ rivers ─┬─ shapes     ├─ list[River]
                          │          └─ sources    │
@@ -17,7 +18,8 @@ sequences (or Generators), never turned into integers and back. Child ``i`` of t
 sequence depends on ``i`` alone, so adding a stream never moves another.
 
 :func:`run` runs the stages in order; a :class:`StageCache` lets a caller (the viewer) keep
-terrain and drainage and rerun only the river stages when only the river generator changes.
+terrain, erosion and drainage and rerun only the river stages when only the river generator
+changes.
 
 >>> from procgen.pipeline import context, run
 >>> from procgen.level import LevelConfig
@@ -40,17 +42,20 @@ import numpy as np
 from . import _units, terrain as _terrain
 from ._validate import DEFAULT_MAX_CELLS, check_cell_size, check_seed, check_shape
 from .biomes import BiomesConfig, assign_biomes
+from .erosion import ErosionConfig, erode
 from .hydrology import Drainage, HydrologyConfig, drain
 from .rivers import RiverGenerator, RiversConfig, carve_rivers, get_generator
 
 __all__ = ["STAGES", "STREAMS", "Context", "context", "Result", "StageCache", "run",
-           "terrain_stage", "hydrology_stage", "rivers_stage", "carve_stage", "biomes_stage"]
+           "terrain_stage", "erosion_stage", "hydrology_stage", "rivers_stage", "carve_stage",
+           "biomes_stage"]
 
 #: The stages, in the order :func:`run` runs them.
-STAGES = ("terrain", "hydrology", "rivers", "carve", "biomes")
+STAGES = ("terrain", "erosion", "hydrology", "rivers", "carve", "biomes")
 #: Which child of the root SeedSequence each stage's stream is. The first four are the
-#: order of the version-1 pipeline (so its levels are unchanged); carve came later.
-STREAMS = {"terrain": 0, "hydrology": 1, "rivers": 2, "biomes": 3, "carve": 4}
+#: order of the version-1 pipeline (so its levels are unchanged); carve and erosion came
+#: later.
+STREAMS = {"terrain": 0, "hydrology": 1, "rivers": 2, "biomes": 3, "carve": 4, "erosion": 5}
 #: The rivers stream's children: shapes (what a shape generator samples), sources (where
 #: shapes are placed), so changing ``count`` or the generator leaves the other untouched.
 RIVER_STREAMS = ("shapes", "sources", "meanders")
@@ -151,6 +156,13 @@ def terrain_stage(ctx: Context, config: _terrain.TerrainConfig,
                               max_cells=None)
 
 
+def erosion_stage(ctx: Context, height: np.ndarray, config: ErosionConfig,
+                  stream=None) -> np.ndarray:
+    """The terrain worn by stream-power erosion (:mod:`procgen.erosion`; draws nothing), or
+    the terrain itself where erosion is off (the default)."""
+    return erode(height, config=config) if config.enabled else height
+
+
 def hydrology_stage(ctx: Context, height: np.ndarray, config: HydrologyConfig,
                     stream=None) -> Drainage:
     """Depressions, lakes, flow and drainage of the terrain (draws nothing)."""
@@ -218,10 +230,10 @@ class Result:
 
 
 class StageCache:
-    """Keeps the outputs of the terrain and hydrology stages of the last few grids.
+    """Keeps the outputs of the terrain, erosion and hydrology stages of the last few grids.
 
-    The key is everything they depend on (seed, shape, cell size, terrain and hydrology
-    configs), so a hit gives exactly what rerunning them would.
+    The key is everything they depend on (seed, shape, cell size, terrain, erosion and
+    hydrology configs), so a hit gives exactly what rerunning them would.
     """
 
     def __init__(self, size: int = 2):
@@ -230,7 +242,8 @@ class StageCache:
 
     @staticmethod
     def key(ctx: Context, config) -> tuple:
-        return (ctx.seed, ctx.shape, ctx.cell_size, config.terrain, config.hydrology)
+        return (ctx.seed, ctx.shape, ctx.cell_size, config.terrain, config.erosion,
+                config.hydrology)
 
     def __contains__(self, key) -> bool:
         return key in self._items
@@ -268,7 +281,7 @@ def run(ctx: Context, config, *, rivers=None, cache: StageCache | None = None,
     rivers : str or RiverGenerator, optional
         Overrides ``config.rivers.generator``.
     cache : StageCache, optional
-        Reuse (and keep) terrain and drainage.
+        Reuse (and keep) terrain, erosion and drainage.
     on_stage : callable, optional
         Called with each stage's name (:data:`STAGES`) just before it runs; stages taken
         from the cache are not announced. It may raise to stop the run.
@@ -280,6 +293,8 @@ def run(ctx: Context, config, *, rivers=None, cache: StageCache | None = None,
     if drainage is None:
         announce("terrain")
         height = terrain_stage(ctx, config.terrain, ctx.stream("terrain"))
+        announce("erosion")
+        height = erosion_stage(ctx, height, config.erosion, ctx.stream("erosion"))
         announce("hydrology")
         drainage = hydrology_stage(ctx, height, config.hydrology, ctx.stream("hydrology"))
         if cache is not None:

@@ -952,3 +952,31 @@ def naive_reach_draws(key, n_uniform, n_normal):
         r = _math.sqrt(-2.0 * _math.log(u1))
         normal += [r * _math.cos(2.0 * _math.pi * u2), r * _math.sin(2.0 * _math.pi * u2)]
     return np.array(uniform), np.array(normal[:n_normal])
+
+
+def naive_stream_power_step(height, directions, floor, k_dt, channel_area):
+    """One implicit stream-power step: cells in order of their number of steps to an
+    outlet (so every receiver is solved before its donors), ``h = (h + F h_r) / (1 + F)``
+    with ``F = k_dt sqrt(A) / d`` where at least ``channel_area`` cells drain (A from
+    :func:`naive_accumulate`), never below ``floor``. Returns the new heights."""
+    nr, nc = directions.shape
+    area = naive_accumulate(directions, np.ones((nr, nc)))
+    depth = {}
+    for r in range(nr):
+        for c in range(nc):
+            rr, cc, n = r, c, 0
+            while directions[rr, cc] >= 0:
+                dr, dc = _D8[directions[rr, cc]]
+                rr, cc, n = rr + dr, cc + dc, n + 1
+            depth[r, c] = n
+    h = np.array(height, np.float64)
+    for r, c in sorted(depth, key=depth.get):
+        k = directions[r, c]
+        if k < 0 or area[r, c] < channel_area:
+            continue
+        dr, dc = _D8[k]
+        f = k_dt * np.sqrt(area[r, c]) / (np.sqrt(2.0) if k % 2 else 1.0)
+        h[r, c] = max((float(np.float32(h[r, c])) + f * float(np.float32(h[r + dr, c + dc])))
+                      / (1.0 + f), float(floor[r, c]))
+        h[r, c] = float(np.float32(h[r, c]))
+    return h.astype(np.float32)

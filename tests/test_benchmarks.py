@@ -100,3 +100,20 @@ def test_meanders_benchmark_runs_and_reports_every_target():
                    "== cost:"):
         assert target in out
     assert out.count("crossings between rivers: 0, self-intersections: 0") == 3
+
+
+def test_erosion_benchmark_runs_and_agrees_with_fastscapelib():
+    pytest.importorskip("fastscapelib")        # a benchmark peer, in the dev extra
+    out = check(run("bench_erosion.py", "--size", "64", "--repeats", "1", "--level-size", "64",
+                    "--no-cold", "--require-peers"))
+    assert "fastscapelib 0.3.0" in out
+    assert "agreement (one step, no depressions): 100.00% of cells" in out   # 64²: no ties
+    assert "generate_level 64² continent" in out
+
+
+def test_erosion_benchmark_says_when_fastscapelib_is_missing():
+    out = check(run("bench_erosion.py", "--size", "64", "--repeats", "1", "--level-size", "64",
+                    "--no-cold", hide=["fastscapelib"]))
+    assert "PEER MISSING: fastscapelib (fastscapelib==0.3.0" in out and "agreement" not in out
+    check(run("bench_erosion.py", "--size", "64", "--repeats", "1", "--no-cold",
+              "--require-peers", hide=["fastscapelib"]), code=1)

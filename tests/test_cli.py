@@ -883,6 +883,22 @@ def test_meanders_option_draws_curves_and_is_flow_only(tmp_path, capsys):
     assert "--meanders applies to --rivers flow only" in capsys.readouterr().err
 
 
+def test_erosion_option_erodes_the_level_and_is_for_levels_only(tmp_path, capsys):
+    from procgen.erosion import ErosionConfig
+    worn, plain = tmp_path / "e.npz", tmp_path / "p.npz"
+    for path, extra in ((worn, ["--erosion", "2"]), (plain, [])):
+        assert main(["map", "--size", "96", "--preset", "highlands", *extra,
+                     "-o", str(tmp_path / "e.png"), "--level", str(path)]) == 0
+    a, b = Level.load(worn), Level.load(plain)
+    assert a.config.erosion == ErosionConfig(steps=2) and b.config.erosion == ErosionConfig()
+    assert not np.array_equal(a.height, b.height)
+    for args, message in ((["--erosion", "200"], "--erosion must be in 0..100, got 200"),
+                          (["--erosion", "2", "--world"], "--erosion applies to levels")):
+        assert main(["map", *args, "-o", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+
+
 def test_sinuosity_option_is_what_learned_rivers_get(tmp_path, capsys):
     from procgen.paths import sinuosity
 

@@ -7,7 +7,9 @@ shape-generator levels were saved again when the rivers stream was split into sh
 sources, ``archipelago_flow`` when flow rivers began to run on through lakes, and
 ``lowlands_meanders`` pins the default, meandering flow rivers; the shape-generator files were
 written again then too, for their config's new ``meanders`` key alone (arrays unchanged; see
-the notes in :mod:`procgen.level`). Rewrite them only for a documented change:
+the notes in :mod:`procgen.level`). All of these predate the erosion stage, which their files'
+configs read as off (``ErosionConfig(steps=0)``, the default); ``continent_eroded`` pins a
+level with it on. Rewrite them only for a documented change:
 ``python tests/test_pipeline.py NAME ...``.
 """
 
@@ -19,6 +21,7 @@ import numpy as np
 import pytest
 
 from procgen import pipeline, rivers as rivers_mod
+from procgen.erosion import ErosionConfig
 from procgen.level import (FORMAT_VERSION, Level, LevelConfig, generate_level, level_from,
                            stage_seed)
 
@@ -38,6 +41,9 @@ SPECS = {
     "islands_walker": dict(seed=12, shape=64, preset="islands", rivers="walker"),
     "lowlands_sine": dict(seed=13, shape=(48, 64), preset="lowlands", rivers="sine"),
     "highlands_downhill": dict(seed=14, shape=48, preset="highlands", rivers="downhill"),
+    "continent_eroded": dict(seed=7, shape=96,
+                             config=LevelConfig.from_preset("continent",
+                                                            erosion=ErosionConfig(steps=2))),
 }
 
 
@@ -72,14 +78,14 @@ def test_stored_levels_have_rivers_and_are_version_1_which_is_still_written(tmp_
             assert json.loads(data["header"].tobytes())["version"] == 1
 
 
-def test_the_stages_run_in_order_and_the_cache_skips_terrain_and_hydrology():
+def test_the_stages_run_in_order_and_the_cache_skips_terrain_erosion_and_hydrology():
     ctx = pipeline.context(seed=5, shape=48, cell_size=1000.0)
     cfg = LevelConfig.from_preset("islands")
     seen = []
     cache = pipeline.StageCache()
     first = pipeline.run(ctx, cfg, cache=cache, on_stage=seen.append)
-    assert seen == list(pipeline.STAGES) == ["terrain", "hydrology", "rivers", "carve",
-                                             "biomes"]
+    assert seen == list(pipeline.STAGES) == ["terrain", "erosion", "hydrology", "rivers",
+                                             "carve", "biomes"]
     seen.clear()
     again = pipeline.run(ctx, cfg, rivers="walker", cache=cache, on_stage=seen.append)
     assert seen == ["rivers", "carve", "biomes"]

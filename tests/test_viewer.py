@@ -101,8 +101,8 @@ def test_staged_generation_equals_generate_level(gen):
     job = vworker.Job(1, (key,), vworker.Layers(), (True,))
     builder = vworker.Builder()
     plan = builder.plan(job)
-    assert [s for s, _, _ in plan] == ["terrain", "hydrology", "rivers", "carve", "biomes",
-                                       "render", "tiles"]
+    assert [s for s, _, _ in plan] == ["terrain", "erosion", "hydrology", "rivers", "carve",
+                                       "biomes", "render", "tiles"]
     stages = []
     (result,) = builder.run(job, stages.append, lambda: False)
     assert stages == list(range(len(plan) + 1))  # each stage's start, then "finished"

@@ -42,8 +42,8 @@ DIED = "the worker process died"
 #: Expected seconds per million cells of each stage on a 2-core machine (measured on a
 #: 4096 x 4096 continent); the worker refines them as it goes, and the progress bar uses them
 #: to move smoothly within a stage.
-_RATES = {"terrain": 0.2, "hydrology": 0.3, "rivers": 0.1, "carve": 0.3, "biomes": 0.15,
-          "render": 0.08, "tiles": 0.07}
+_RATES = {"terrain": 0.2, "erosion": 0.1, "hydrology": 0.3, "rivers": 0.1, "carve": 0.3,
+          "biomes": 0.15, "render": 0.08, "tiles": 0.07}
 #: Progress-bar labels of the pipeline's stages (procgen.pipeline.STAGES).
 _LABELS = {"carve": "carving"}
 
@@ -292,7 +292,7 @@ class Builder:
             skip = grid in self._stages or grid in cached
             cached.add(grid)
             for name in STAGES:
-                if skip and name in ("terrain", "hydrology"):
+                if skip and name in ("terrain", "erosion", "hydrology"):
                     continue
                 label = f"rivers: {key.label}" if name == "rivers" else _LABELS.get(name, name)
                 stages.append((name, label))

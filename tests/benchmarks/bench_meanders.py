@@ -3,7 +3,8 @@
 Levels: ``--maps`` maps (default 24) of ``--size``² cells (512) at ``--cell-size`` m (500: a
 256 km map), seed ``i`` with preset ``PRESETS[i % 5]`` (continent, islands, archipelago,
 highlands, lowlands), each drawn with every meander source of ``--sources`` (default
-``none,curve,learned:ar``) from the same terrain. Per source it reports:
+``none,curve,learned:ar``) from the same terrain (``--erosion STEPS`` erodes it first,
+:mod:`procgen.erosion`; default off, as in levels). Per source it reports:
 
 * **45°**: the fraction of river segments at an exact multiple of 45° (all segments, and those
   on dry land only: across a lake's surface a river keeps its D8 line). Target <= 5 %.
@@ -70,6 +71,7 @@ from numba import njit  # noqa: E402
 
 from procgen import generate_level, pipeline  # noqa: E402
 from procgen._kernels.hydrology import DC, DIST, DR  # noqa: E402
+from procgen.erosion import ErosionConfig  # noqa: E402
 from procgen.hydrology import drain  # noqa: E402
 from procgen.level import LevelConfig  # noqa: E402
 from procgen.paths import arc_length, self_intersects  # noqa: E402
@@ -80,8 +82,8 @@ TARGETS = {"at_45_all": 0.05, "rivers_50km": 100, "c2st": 0.60, "cost": 0.30,
            "hack": (0.5, 0.65)}
 
 
-def config_for(preset: str, meanders: str) -> LevelConfig:
-    cfg = LevelConfig.from_preset(preset)
+def config_for(preset: str, meanders: str, erosion_steps: int = 0) -> LevelConfig:
+    cfg = LevelConfig.from_preset(preset, erosion=ErosionConfig(steps=erosion_steps))
     return replace(cfg, rivers=replace(cfg.rivers, meanders=meanders))
 
 
@@ -276,11 +278,11 @@ def c2st_row(paths, cell_size, real, metrics, *, repeats: int, seed: int) -> dic
 
 
 # -- cost --------------------------------------------------------------------------------------
-def cost(sources, *, size: int, cell_size: float, repeats: int) -> dict:
+def cost(sources, *, size: int, cell_size: float, repeats: int, erosion: int = 0) -> dict:
     """Best-of-``repeats`` wall and CPU (process) seconds of ``generate_level`` per source,
     the sources taken in turn within each repeat (so a busy spell on a shared machine
     falls on all of them)."""
-    cfgs = {m: config_for("continent", m) for m in sources}
+    cfgs = {m: config_for("continent", m, erosion) for m in sources}
     for m in sources:
         generate_level(seed=1, shape=size, cell_size=cell_size, config=cfgs[m])   # warm (JIT)
     wall = {m: float("inf") for m in sources}
@@ -306,6 +308,8 @@ def main(argv=None) -> int:
     p.add_argument("--min-km", type=float, default=50.0)
     p.add_argument("--seed", type=int, default=0, help="seed of the C2ST's draws")
     p.add_argument("--no-cost", action="store_true")
+    p.add_argument("--erosion", type=int, default=0, metavar="STEPS",
+                   help="erode the terrain first (ErosionConfig(steps=STEPS); default 0, off)")
     p.add_argument("--quick", action="store_true",
                    help="3 maps of 128², cost at 256², one repeat: checks that it runs")
     p.add_argument("--json", default=None)
@@ -330,14 +334,15 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     for seed, preset in maps(a.maps):
         ctx = pipeline.context(seed=seed, shape=a.size, cell_size=a.cell_size)
-        base = config_for(preset, "none")
+        base = config_for(preset, "none", a.erosion)
         height = pipeline.terrain_stage(ctx, base.terrain, ctx.stream("terrain"))
+        height = pipeline.erosion_stage(ctx, height, base.erosion)
         drainage = drain(height, cell_size=a.cell_size, config=base.hydrology)
         per_cell = float(drainage.discharge(1.0))
         upstream = upstream_km(drainage)
         for m in sources:
             lv = generate_level(seed=seed, shape=a.size, cell_size=a.cell_size,
-                                config=config_for(preset, m))
+                                config=config_for(preset, m, a.erosion))
             acc_rows[m] += np.array(at_45(lv))
             km = [float(arc_length(r.path)[-1]) * a.cell_size / 1000.0 for r in lv.rivers]
             c = counts[m]
@@ -391,7 +396,8 @@ def main(argv=None) -> int:
                   f"{r['matched']['gb']:.3f} cnn {r['matched']['cnn']:.3f} max "
                   f"{r['matched']['max']:.3f}   [target <= 0.60]")
     if not a.no_cost:
-        t = cost(sources, size=a.cost_size, cell_size=a.cell_size, repeats=a.repeats)
+        t = cost(sources, size=a.cost_size, cell_size=a.cell_size, repeats=a.repeats,
+                 erosion=a.erosion)
         figures["cost"] = t
         print(f"\n== cost: generate_level, {a.cost_size}^2 continent at {a.cell_size:g} m, "
               f"best of {a.repeats} (wall; CPU time of the process in brackets)")

@@ -1,0 +1,129 @@
+"""Stream-power erosion: terrain shaped by the water that drains it.
+
+Noise terrain is not shaped by water: its depressions are everywhere, so lakes break its
+drainage into many small basins, and nothing has cut its valleys. Real landscapes are cut
+by the rivers that drain them, fastest where most water flows.
+
+This stage wears the terrain down by the stream-power law, ``dh/dt = -K A**m S**n``
+(Howard 1994; Whipple & Tucker 1999), with ``n = 1`` and ``m = 0.5`` (a concavity
+``m / n`` of 0.5, within the 0.35-0.6 measured on real rivers). Each step routes water on
+the depression-filled surface (D8 steepest descent) and solves every cell's new height
+from its receiver's implicitly (Braun & Willett 2013), so a step of any length is stable.
+Valleys deepen where the drained area A is large. Depressions fill with what is worn from
+above them, so fewer lakes cut rivers short. Streams cut only where at least
+``channel_cells`` cells drain: above that, on hillslopes, soil creep rather than running
+water shapes the land (Montgomery & Dietrich 1988 on channel heads), and summits keep their
+heights. The sea is the base level; land stays land.
+With ``m = 0.5`` and A counted in cells, ``K t`` has no units and the landscape keeps its
+shape in cells at every cell size.
+
+Over 24 maps of 512² cells at 500 m, from the five presets in turn
+(``tests/benchmarks/bench_meanders.py --erosion 2``), 2 steps shrink the lakes' area by 78 %,
+and with the default meanders they raise the rivers of 50 km or more from 156 to 220 and
+Hack's exponent from 0.483 to 0.515. Two steps barely change the basins' shape (on the D8
+paths the exponent goes from 0.483 to 0.487): the gain comes through the meanders, which
+are more sinuous on the eroded maps' gentler, graded channels. Too sinuous, and their bends
+too short: a classifier tells long rivers from real ones more easily (C2ST 0.72 -> 0.83),
+which is why erosion is off by default.
+
+Worlds do not erode: erosion is not local to a chunk, and a world's chunks must meet.
+
+>>> import numpy as np
+>>> from procgen.erosion import ErosionConfig, erode
+>>> from procgen.terrain import heightmap, preset
+>>> h = heightmap((64, 64), config=preset("highlands"), cell_size=2000.0, seed=1)
+>>> worn = erode(h, config=ErosionConfig(steps=2, channel_cells=20))
+>>> bool(worn.max() == h.max()), bool((worn < h - 1).sum() > 20), bool((worn[h > 0] > 0).all())
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._kernels import erosion as _ek
+from ._kernels import rivers as _rk
+from ._validate import check_float, check_int
+from .hydrology import _check_grid, fill_depressions, flow_accumulation, flow_directions
+
+__all__ = ["ErosionConfig", "erode", "MIN_LAND"]
+
+#: Metres above the sea below which erosion does not wear land (land stays land).
+MIN_LAND = 1.0
+
+
+@dataclass(frozen=True)
+class ErosionConfig:
+    """Settings of the erosion stage.
+
+    Attributes
+    ----------
+    steps : int
+        Implicit steps, each routing water afresh, in [0, 100]. Default 0: erosion is off
+        (the README gives what 2 steps do to the maps and why they are not yet the
+        default).
+    strength : float
+        ``K t``, the erodibility times the total time, without units (A in cells), in
+        [0, 100]. Each step erodes for ``strength / steps``. Default 8.
+    channel_cells : float
+        Cells that must drain through a cell for a stream to cut it, at least 1. Default
+        100 (25 km² at 500 m per cell).
+    """
+
+    steps: int = 0
+    strength: float = 8.0
+    channel_cells: float = 100.0
+
+    def __post_init__(self):
+        check_int("steps", self.steps, lo=0, hi=100)
+        check_float("strength", self.strength, lo=0.0, hi=100.0)
+        check_float("channel_cells", self.channel_cells, lo=1.0, hi=1e12)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this config changes the terrain."""
+        return self.steps > 0 and self.strength > 0
+
+
+def erode(height, *, config: ErosionConfig = ErosionConfig()) -> np.ndarray:
+    """Terrain worn by ``config.steps`` implicit stream-power steps (see the module
+    docstring).
+
+    Parameters
+    ----------
+    height : array_like, shape (R, C)
+        Heights in metres, sea level 0 (NaN = no-data, drains like the edge).
+    config : ErosionConfig, optional
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (R, C)
+        New heights. The sea and no-data are unchanged. Land never goes below
+        ``min(its height, MIN_LAND)``; cells fewer than ``config.channel_cells`` drain
+        through keep their heights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from procgen.erosion import ErosionConfig, erode
+    >>> h = np.array([[9, 9, 9, 9], [9, 4, 6, 9], [9, 7, 5, 0]], np.float32)
+    >>> worn = erode(h, config=ErosionConfig(steps=1, strength=1.0, channel_cells=1))
+    >>> [round(float(v), 2) for v in worn[2]]   # the valley to the sea cut down, the sea kept
+    [6.26, 4.19, 1.37, 0.0]
+    """
+    if not isinstance(config, ErosionConfig):
+        raise TypeError(f"config must be an ErosionConfig, got {type(config).__name__}")
+    h = np.array(_check_grid("height", height), dtype=np.float32, order="C")
+    if not config.enabled or h.size == 0:
+        return h
+    sea = h <= 0
+    floor = np.where(sea, h, np.minimum(h, np.float32(MIN_LAND))).astype(np.float32)
+    k_dt = config.strength / config.steps
+    for _ in range(config.steps):
+        directions = flow_directions(fill_depressions(h, outlets=sea), outlets=sea)
+        area = flow_accumulation(directions).ravel()
+        order = _rk.topological_order(_rk.downstream_index(directions))
+        _ek.stream_power_step(h, directions, order, area, floor, k_dt, config.channel_cells)
+    return h

@@ -7,16 +7,17 @@ bit-identical. A :class:`Level` is a plain record of what the stages made.
 
 Seeds across versions: the terrain and hydrology of a seed are what they were in the first
 version of the file format. Rivers of shape generators (``'walker'``, ``'persistent'``,
-``'sine'``, ``'downhill'``, learned ones) changed once, when the rivers stream was split into
-a ``shapes`` and a ``sources`` stream (so that ``count`` no longer moves the sources). Flow
-rivers changed once, when they began to run on through lakes instead of ending at them (the
-river that enters a lake carries on from its outlet; carving leaves the lake's surface
+``'sine'``, ``'downhill'``, learned ones) changed once, when the rivers stream was split
+into a ``shapes`` and a ``sources`` stream (so that ``count`` no longer moves the sources).
+Flow rivers changed once, when they began to run on through lakes instead of ending at them
+(the river that enters a lake carries on from its outlet; carving leaves the lake's surface
 alone), so levels whose flow rivers meet a lake changed there (and their carving and biomes
 with them), and again when they began to meander by default (``RiversConfig.meanders``;
-files saved before read as ``meanders='none'``, which is what they hold). The erosion stage
-(:mod:`procgen.erosion`) is off by default; files saved before it existed read as
-``ErosionConfig(steps=0)``, which is what they hold. The file format did not change for any
-of these, only what a seed draws.
+files saved before read as ``meanders='none'``, which is what they hold), and when their
+highest sinuosity fell from 1.9 to 1.45 (:data:`procgen.meanders.MAX_SINUOSITY`). The
+erosion stage (:mod:`procgen.erosion`) is off by default; files saved before it existed read
+as ``ErosionConfig(steps=0)``, which is what they hold. The file format did not change for
+any of these, only what a seed draws.
 ``tests/data/levels`` pins today's levels.
 
 >>> from procgen import generate_level

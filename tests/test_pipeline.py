@@ -7,10 +7,11 @@ shape-generator levels were saved again when the rivers stream was split into sh
 sources, ``archipelago_flow`` when flow rivers began to run on through lakes, and
 ``lowlands_meanders`` pins the default, meandering flow rivers; the shape-generator files were
 written again then too, for their config's new ``meanders`` key alone (arrays unchanged; see
-the notes in :mod:`procgen.level`). All of these predate the erosion stage, which their files'
+the notes in :mod:`procgen.level`), and ``lowlands_meanders`` again when the meanders' highest
+sinuosity fell from 1.9 to 1.45. All of these predate the erosion stage, which their files'
 configs read as off (``ErosionConfig(steps=0)``, the default); ``continent_eroded`` pins a
-level with it on. Rewrite them only for a documented change:
-``python tests/test_pipeline.py NAME ...``.
+level with it on. Rewrite them only for a documented change: ``python tests/test_pipeline.py
+NAME ...``.
 """
 
 import sys

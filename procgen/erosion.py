@@ -5,8 +5,8 @@ drainage into many small basins, and nothing has cut its valleys. Real landscape
 by the rivers that drain them, fastest where most water flows.
 
 This stage wears the terrain down by the stream-power law, ``dh/dt = -K A**m S**n``
-(Howard 1994; Whipple & Tucker 1999), with ``n = 1`` and ``m = 0.5`` (a concavity
-``m / n`` of 0.5, within the 0.35-0.6 measured on real rivers). Each step routes water on
+(Howard 1994; Whipple & Tucker 1999), with ``n = 1`` and ``m = 0.5`` (a concavity ``m / n``
+of 0.5, typical of real river profiles). Each step routes water on
 the depression-filled surface (D8 steepest descent) and solves every cell's new height
 from its receiver's implicitly (Braun & Willett 2013), so a step of any length is stable.
 Valleys deepen where the drained area A is large. Depressions fill with what is worn from

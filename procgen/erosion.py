@@ -116,7 +116,7 @@ def erode(height, *, config: ErosionConfig = ErosionConfig()) -> np.ndarray:
     if not isinstance(config, ErosionConfig):
         raise TypeError(f"config must be an ErosionConfig, got {type(config).__name__}")
     h = np.array(_check_grid("height", height), dtype=np.float32, order="C")
-    if not config.enabled or h.size == 0:
+    if not config.enabled:
         return h
     sea = h <= 0
     floor = np.where(sea, h, np.minimum(h, np.float32(MIN_LAND))).astype(np.float32)

@@ -6,8 +6,8 @@ job on the same float64 terrain, a highlands heightmap lifted so that every cell
 in a one-cell border of sea at 0 m, the base level:
 
 * procgen: ``erode(h, ErosionConfig(steps=S, strength=K, channel_cells=1))`` (each step:
-  Priority-Flood+epsilon fill, D8 steepest descent, then the kernel: drained area and the
-  implicit update in one pass);
+  Priority-Flood+epsilon fill, D8 steepest descent, drained area, a topological order, then
+  the kernel's implicit update);
 * fastscapelib 0.3: per step ``FlowGraph.update_routes`` (single-flow router, Priority-Flood
   sink resolver), ``accumulate``, ``SPLEroder.erode`` (area exponent 0.5, slope exponent 1,
   ``k_coef = K / S``, unit cells, dt = 1), and the subtraction. Its fixed-value border is
@@ -120,7 +120,7 @@ def cold_start(size, steps, strength):
             "print(t1 - t0, time.perf_counter() - t1)")
     out = {}
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PROCGEN_JIT_CACHE=cache)
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("empty cache", "warm cache"):
             res = subprocess.run([sys.executable, "-c", code, ROOT, str(size), str(steps),
                                   str(strength)], env=env, capture_output=True, text=True)

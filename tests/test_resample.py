@@ -114,3 +114,59 @@ def test_the_runtime_resamples_as_torch_does(name, data):
     assert np.abs(out - ref).max() < 2e-5
     got = rt.ratio_logit(x[:64].numpy(), y[:64].numpy())
     assert np.abs(got - logit).max() < 1e-4 * max(1.0, np.abs(logit).max())
+
+
+def test_the_minibatch_spread_feature_measures_how_alike_a_group_of_rivers_is():
+    from learned.models._resample import PathClassifier
+
+    net = PathClassifier(channels=4, hidden=8, y_dim=2, spectral=False, batch_std=True)
+    h = torch.randn(8, 6, 5, generator=gen(0))
+    h[4:] = h[4]                                     # the second group: one river four times
+    spread = net._group_spread(h)
+    assert spread.shape == (8, 1)
+    assert torch.all(spread[:4] > 0.1) and torch.all(spread[4:] == 0)
+    assert torch.equal(spread[:4], spread[:1].expand(4, 1))
+    # a batch the group does not divide is one group
+    odd = net._group_spread(h[:3])
+    assert torch.allclose(odd, h[:3].std(0, unbiased=False).mean().expand(3, 1))
+
+
+def test_a_critic_with_the_spread_feature_scores_a_collapsed_batch_apart(data):
+    """The same river four times over against four different rivers: a critic without the
+    feature scores each river alone, one with it sees that the group is alike."""
+    x, y = data
+    model = make("gan", data, critic_batch_std=True)
+    plain = make("gan", data)
+    u = x[:8] / model.x_scale
+    same = u.clone()
+    same[4:] = u[4]
+    with torch.no_grad():
+        for critic, sees_the_group in ((plain.critic.eval(), False),
+                                       (model.critic.eval(), True)):
+            a = critic(u, u * model.x_scale, y[:8])
+            b = critic(same, same * model.x_scale, y[:8])
+            # rows 0-4 are the same rivers in both batches
+            assert torch.equal(a[:5], b[:5]) != sees_the_group
+    # the density ratio scores rivers one by one: it never has the feature
+    assert not make("gan", data, critic_batch_std=True, resample=2).ratio.batch_std
+
+
+@pytest.mark.parametrize("mirror", [True, False])
+def test_a_mirroring_family_fits_its_ratio_on_rivers_and_their_mirror_images(data, mirror):
+    x, y = data
+    model = make("gan", data, resample=2, ratio_epochs=1, mirror=mirror)
+    seen = []
+    logit = model.ratio_logit
+
+    def spy(rivers, cond):
+        seen.append(rivers.detach().clone())
+        return logit(rivers, cond)
+
+    model.ratio_logit = spy
+    model.after_training(x, y)
+    rows = {tuple(r.tolist()) for batch in seen for r in batch}
+    real = {tuple(r.tolist()) for r in x}
+    mirrored = {tuple((-r).tolist()) for r in x}
+    assert real <= rows                              # every river, fitted or held out
+    assert (mirrored <= rows) == mirror
+    assert mirror or not (mirrored & rows)

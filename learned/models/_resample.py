@@ -52,10 +52,17 @@ class PathClassifier(nn.Module):
     path they draw: strided 1-D convolutions, mean- and max-pooled, plus the log sinuosity,
     the spread and the lag-1 product of the angles; score = psi(phi(x)) + <embed(y), phi(x)>.
     ``spectral`` puts spectral normalisation on every layer (the GAN's critic); the density
-    ratio, fitted with the logistic loss, needs no Lipschitz bound."""
+    ratio, fitted with the logistic loss, needs no Lipschitz bound. ``batch_std`` adds one
+    feature, how much the rivers of each group of ``GROUP`` in the batch differ (a critic's
+    view of the batch; the density ratio scores rivers one by one and never has it)."""
 
-    def __init__(self, *, channels: int, hidden: int, y_dim: int, spectral: bool = True):
+    #: rivers per group whose spread the minibatch-deviation feature measures
+    GROUP = 4
+
+    def __init__(self, *, channels: int, hidden: int, y_dim: int, spectral: bool = True,
+                 batch_std: bool = False):
         super().__init__()
+        self.batch_std = batch_std
         ch = channels
         sn = spectral_norm if spectral else (lambda module: module)
         self.convs = nn.ModuleList([
@@ -64,7 +71,8 @@ class PathClassifier(nn.Module):
             sn(nn.Conv1d(ch, 2 * ch, 5, padding=2, stride=2)),
             sn(nn.Conv1d(2 * ch, 2 * ch, 5, padding=2)),
             sn(nn.Conv1d(2 * ch, 2 * ch, 5, padding=2, stride=2))])
-        n_feat = 4 * ch + 3                  # mean- and max-pooled, plus 3 global features
+        # mean- and max-pooled, plus 3 global features (and the group's spread)
+        n_feat = 4 * ch + 3 + int(batch_std)
         self.head = nn.Sequential(sn(nn.Linear(n_feat, hidden)), nn.LeakyReLU(0.2),
                                   sn(nn.Linear(hidden, 1)))
         self.embed = sn(nn.Linear(y_dim, n_feat))
@@ -77,7 +85,18 @@ class PathClassifier(nn.Module):
         log_sin = torch.log(sinuosity_of(x))
         feat = torch.cat([h.mean(-1), h.amax(-1), log_sin[:, None], u.std(1)[:, None],
                           (u[:, 1:] * u[:, :-1]).mean(1)[:, None]], 1)
+        if self.batch_std:
+            feat = torch.cat([feat, self._group_spread(h)], 1)
         return self.head(feat)[:, 0] + (self.embed(y) * feat).sum(1)
+
+    def _group_spread(self, h):
+        """(B, 1): for each river, the spread of the convolution features over its group of
+        ``GROUP`` rivers (the whole batch where it does not divide), averaged over channels
+        and positions; "minibatch standard deviation", Karras et al. 2018."""
+        b = h.shape[0]
+        g = self.GROUP if b % self.GROUP == 0 else b
+        spread = h.view(b // g, g, *h.shape[1:]).std(1, unbiased=False).mean((1, 2))
+        return spread.repeat_interleave(g)[:, None]
 
 
 class Resampling:
@@ -117,14 +136,24 @@ class Resampling:
     def fit_ratio(self, turns, y) -> None:
         """Fit the density-ratio classifier (where ``resample`` is set) on the final weights:
         training rivers against fresh samples for their conditions each epoch, logistic
-        loss, the epoch with the lowest loss on a held-out tenth kept. Seeded: same data,
-        same classifier."""
+        loss, the epoch with the lowest loss on a held-out tenth kept. Where the family
+        mirrors its samples on a coin (its config's ``mirror``), each training river's
+        mirror image joins it, on the same side of the split. Seeded: same data, same
+        classifier."""
         if not self.config.resample:
             return
         gen = torch.Generator().manual_seed(1)
         perm = torch.randperm(len(turns), generator=gen)
         n_hold = max(1, len(turns) // 10)
         hold, fit = perm[:n_hold], perm[n_hold:]
+        if getattr(self.config, "mirror", False):
+            # Real rivers are mirror-symmetric as a population, and these samples are by
+            # construction: a mirror image is as real as its river, and twice the rivers
+            # leave the classifier fewer accidents of the sample to mistake for the model's
+            # bias (the shipped GAN's C2ST 0.583 -> 0.579, under 100 km 0.624 -> 0.616).
+            n = len(turns)
+            turns, y = torch.cat([turns, -turns]), torch.cat([y, y])
+            hold, fit = torch.cat([hold, hold + n]), torch.cat([fit, fit + n])
         opt = torch.optim.Adam(self.ratio.parameters(), lr=1e-3)
 
         def fakes(cond, g):

@@ -82,6 +82,23 @@ def test_bad_resampling_settings_are_refused_by_name(name, data):
         make(name, data, resample=-1)
     with pytest.raises(ValueError, match="ratio_epochs must be >= 1.*got 0"):
         make(name, data, resample=2, ratio_epochs=0)
+    with pytest.raises(ValueError, match="ratio_lr must be > 0.*got 0"):
+        make(name, data, resample=2, ratio_lr=0.0)
+
+
+@pytest.mark.parametrize("lr", [1e-3, 3e-4])
+def test_the_ratio_is_fitted_at_its_configured_learning_rate(data, lr, monkeypatch):
+    seen = []
+    adam = torch.optim.Adam
+
+    def spy(params, **kw):
+        seen.append(kw["lr"])
+        return adam(params, **kw)
+
+    model = make("gan", data, resample=2, ratio_epochs=1, ratio_lr=lr)
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    model.after_training(*data)
+    assert seen == [lr]
 
 
 def test_without_resampling_a_model_has_no_ratio(data):

@@ -102,8 +102,9 @@ class PathClassifier(nn.Module):
 class Resampling:
     """Importance resampling for a :class:`~learned.models.base.RiverModel` (a mixin; see
     the module docstring). The family's config holds ``resample`` (K candidates per river,
-    0 = none) and ``ratio_epochs``; its ``__init__`` calls :meth:`_init_resampling`, and the
-    training loop's ``after_training`` hook fits the ratio."""
+    0 = none), ``ratio_epochs`` and ``ratio_lr``; its ``__init__`` calls
+    :meth:`_init_resampling`, and the training loop's ``after_training`` hook fits the
+    ratio."""
 
     #: rivers whose candidates are generated and scored at once (memory, not results)
     RESAMPLE_CHUNK = 256
@@ -114,6 +115,9 @@ class Resampling:
         if config.resample and config.ratio_epochs < 1:
             raise ValueError(f"ratio_epochs must be >= 1 where resample is set, got "
                              f"{config.ratio_epochs}")
+        if config.resample and not config.ratio_lr > 0:
+            raise ValueError(f"ratio_lr must be > 0 where resample is set, got "
+                             f"{config.ratio_lr}")
         if config.resample:
             self.ratio = PathClassifier(channels=channels, hidden=hidden, y_dim=config.y_dim,
                                         spectral=False)
@@ -154,7 +158,7 @@ class Resampling:
             n = len(turns)
             turns, y = torch.cat([turns, -turns]), torch.cat([y, y])
             hold, fit = torch.cat([hold, hold + n]), torch.cat([fit, fit + n])
-        opt = torch.optim.Adam(self.ratio.parameters(), lr=1e-3)
+        opt = torch.optim.Adam(self.ratio.parameters(), lr=self.config.ratio_lr)
 
         def fakes(cond, g):
             with torch.no_grad():

@@ -259,6 +259,7 @@ class FlowModel(Resampling, RiverModel):
         #: training ends (``learned.models._resample``); 0 = none
         resample: int = 0
         ratio_epochs: int = 40      # epochs of the density-ratio classifier's fit
+        ratio_lr: float = 1e-3      # its Adam learning rate
         ratio_channels: int = 32    # its convolution channels (x2 after the first stride)
         ratio_hidden: int = 256     # its head's width
 

@@ -20,8 +20,8 @@ river is one of K candidates kept with probability proportional to exp(its logit
 candidates are scored as ``sample`` returns them (mirrored, matched to the requested
 sinuosity); as sampling mirrors them, the classifier is fitted on training rivers and their
 mirror images. The shipped GAN (batches of 32, 90 epochs, ``latent=128``,
-``critic_batch_std``) scores 0.548-0.579 over the four views of the classifier two-sample test
-(``learned.evaluate``); an earlier one trained for a third as many steps (batches of 64, 60
+``critic_batch_std``, ``ratio_lr=3e-4``) scores 0.540-0.572 over the four views of the
+classifier two-sample test (``learned.evaluate``); an earlier one trained for a third as many steps (batches of 64, 60
 epochs), 0.592-0.645, and those weights drawn plainly, 0.648 (coordinates) and 0.678 (path
 statistics) in one draw.
 
@@ -135,6 +135,7 @@ class GANModel(Resampling, RiverModel):
         #: (``after_training``); 0 = none
         resample: int = 0
         ratio_epochs: int = 40      # epochs of the density-ratio classifier's fit
+        ratio_lr: float = 1e-3      # its Adam learning rate
 
     def __init__(self, config: "GANModel.Config"):
         super().__init__(config.n_turns)

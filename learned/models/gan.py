@@ -21,9 +21,9 @@ candidates are scored as ``sample`` returns them (mirrored, matched to the reque
 sinuosity); as sampling mirrors them, the classifier is fitted on training rivers and their
 mirror images. The shipped GAN (batches of 32, 90 epochs, ``latent=128``,
 ``critic_batch_std``, ``ratio_lr=3e-4``) scores 0.540-0.572 over the four views of the
-classifier two-sample test (``learned.evaluate``); an earlier one trained for a third as many steps (batches of 64, 60
-epochs), 0.592-0.645, and those weights drawn plainly, 0.648 (coordinates) and 0.678 (path
-statistics) in one draw.
+classifier two-sample test (``learned.evaluate``); an earlier one trained for a third as many
+steps (batches of 64, 60 epochs), 0.592-0.645, and those weights drawn plainly, 0.648
+(coordinates) and 0.678 (path statistics) in one draw.
 
 With ``critic_batch_std`` the critic also sees how much rivers differ within groups of four
 ("minibatch standard deviation", Karras et al. 2018, "Progressive Growing of GANs"), so a

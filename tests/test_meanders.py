@@ -145,11 +145,13 @@ def test_meander_kernels_match_their_naive_twins(seed):
     steps[:, 1] = 1
     cells = np.cumsum(np.vstack([[20, 2], steps]), axis=0).astype(np.int64)
     widths = np.linspace(5.0, 40.0, len(cells))
-    got = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths)
-    want = naive.naive_centreline(cells[:, 0], cells[:, 1], widths)
-    for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
-    cen, _, length = got
+    key = np.uint64(rng.integers(2 ** 63))
+    for jitter in (0.0, 0.3):
+        got = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, jitter, key)
+        want = naive.naive_centreline(cells[:, 0], cells[:, 1], widths, jitter, key)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
+    cen, _, length = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, 0.0, key)
     args = (length, 1.2, 0.6711, 10.0, rng.standard_normal(2000), 0.3, 1.7)
     px, py = mk.sine_profile(*args)
     for g, w in zip((px, py), naive.naive_sine_profile(*args)):
@@ -227,19 +229,48 @@ def test_reach_keys_and_draws_match_their_naive_twins():
     assert abs(z.mean()) < 0.03 and abs(z.std() - 1.0) < 0.03
 
 
-def test_a_river_put_back_on_its_d8_path_sends_back_the_meanders_it_now_touches():
+def test_reaches_that_touch_fall_back_one_level_at_a_time_and_only_they_do():
+    """Levels: 0 curve, 1 centreline, 2 D8 cells. Reaches 0 and 1 touch at (4, 5) as curves
+    and still at (5, 5) as centrelines, so both end on their D8 cells; reach 2's curve
+    runs through (6, 5), on reach 1's D8 path, so it falls back to its centreline, which
+    touches no one; reach 3 touches no one and keeps its curve."""
     from procgen.meanders import _untangle
     from procgen.river import River
 
-    def river(points):
-        p = np.array(points, np.float64)
-        return River(path=p, width=np.ones(len(p), np.float32), generator="flow")
+    def p(points):
+        return np.array(points, np.float64)
 
-    orig = [river([(2, 0), (2, 10)]), river([(6, 0), (6, 10)]), river([(9, 20), (9, 30)])]
-    mean = [river([(2, 0), (4, 5), (2, 10)]),          # touches river 1's curve at (4, 5)
-            river([(6, 0), (4, 5), (6, 10)]),
-            river([(9, 20), (6, 5), (9, 30)])]         # touches river 1's D8 path at (6, 5)
-    out = _untangle(mean, orig, (12, 32))
-    assert [r is o for r, o in zip(out, orig)] == [True, True, True]
-    # rivers that touch no one keep their curves
-    assert _untangle([mean[0], mean[2]], [orig[0], orig[2]], (12, 32)) == [mean[0], mean[2]]
+    rivers = [River(path=p(q), width=np.ones(2, np.float32), generator="flow")
+              for q in ([(2, 0), (2, 10)], [(6, 0), (6, 10)], [(9, 20), (9, 30)],
+                        [(0, 40), (10, 40)])]
+    curves = [p([(2, 0), (4, 5), (2, 10)]), p([(6, 0), (4, 5), (6, 10)]),
+              p([(9, 20), (6, 5), (9, 30)]), p([(0, 40), (5, 38), (10, 40)])]
+    centres = [p([(2, 0), (5, 5), (2, 10)]), p([(6, 0), (5, 5), (6, 10)]),
+               p([(9, 20), (9, 25), (9, 30)]), p([(0, 40), (10, 40)])]
+    cells = [r.path for r in rivers]
+    fallbacks = [[c, d] for c, d in zip(centres, cells)]
+    level = _untangle(curves, np.zeros(4, np.int64), fallbacks, rivers, (12, 42))
+    assert level.tolist() == [2, 2, 1, 0]
+    # reaches that touch no one keep the level they came with
+    assert _untangle([curves[0], centres[2]], np.array([0, 1]), [fallbacks[0], fallbacks[2]],
+                     [rivers[0], rivers[2]], (12, 42)).tolist() == [0, 1]
+
+
+def test_a_straight_d8_run_gets_a_centreline_that_is_not_dead_straight_with_its_ends_kept():
+    """Smoothed alone, a straight run of cells stays exactly straight (zero turns, which
+    real rivers all but never have); moved by up to CENTRE_JITTER first, it does not."""
+    from procgen._kernels import meanders as mk
+    from procgen.meanders import CENTRE_JITTER
+    from procgen.paths import turning_angles
+
+    rows = np.full(40, 5, np.int64)
+    cols = np.arange(40, dtype=np.int64)
+    widths = np.ones(40)
+    key = np.uint64(12345)
+    flat, _, _ = mk.centreline(rows, cols, widths, 0.0, key)
+    moved, _, _ = mk.centreline(rows, cols, widths, CENTRE_JITTER, key)
+    assert np.all(flat[:, 0] == 5.0)
+    assert np.array_equal(moved[[0, -1]], flat[[0, -1]])          # junctions meet exactly
+    turns = turning_angles(moved)
+    assert np.mean(np.abs(turns) < 1e-6) < 0.05
+    assert np.abs(moved[:, 0] - 5.0).max() < CENTRE_JITTER           # still on its cells

@@ -83,11 +83,20 @@ def _shrink_window(scale, half):
 
 
 @njit(cache=True)
-def centreline(rows, cols, widths):
-    """The reach through cells ``(rows, cols)`` smoothed and sampled every STEP cells:
+def centreline(rows, cols, widths, jitter, key):
+    """The reach through cells ``(rows, cols)``, each interior cell moved by up to
+    ``jitter`` cells along each axis (uniform; row then column of each cell in turn, from
+    :func:`reach_draws` of ``key``), smoothed and sampled every STEP cells:
     ``(centre (M, 2), width (M,), length)``, its ends exactly the first and last cell."""
-    pr, pc = _smooth(rows, cols, 3, 2)
-    n = pr.shape[0]
+    n = rows.shape[0]
+    pr = rows.astype(np.float64)
+    pc = cols.astype(np.float64)
+    if jitter > 0.0:
+        u, _ = reach_draws(key, 2 * n, 0)
+        for i in range(1, n - 1):
+            pr[i] += jitter * (2.0 * u[2 * i] - 1.0)
+            pc[i] += jitter * (2.0 * u[2 * i + 1] - 1.0)
+    pr, pc = _smooth(pr, pc, 3, 2)
     s = np.zeros(n)
     for i in range(1, n):
         s[i] = s[i - 1] + np.hypot(pr[i] - pr[i - 1], pc[i] - pc[i - 1])

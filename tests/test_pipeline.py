@@ -10,7 +10,8 @@ written again then too, for their config's new ``meanders`` key alone (arrays un
 the notes in :mod:`procgen.level`), and ``lowlands_meanders`` again when the meanders' highest
 sinuosity fell from 1.9 to 1.45. All of these predate the erosion stage, which their files'
 configs read as off (``ErosionConfig(steps=0)``, the default); ``continent_eroded`` pins a
-level with it on. Rewrite them only for a documented change: ``python tests/test_pipeline.py
+level with it on. Both meandering files were written again when a reach that touches another
+began to fall back alone and the centrelines got their jitter (``CENTRE_JITTER``). Rewrite them only for a documented change: ``python tests/test_pipeline.py
 NAME ...``.
 """
 

@@ -582,7 +582,7 @@ def naive_centreline(rows, cols, widths, jitter=0.0, key=0, step=0.5):
 
 
 def naive_sine_profile(length, omega, j0, wavelength, noise, wander_phase, phase0,
-                       step=0.5, sub=4, drift=1.0):
+                       step=0.5, sub=4, drift=1.6):
     """The disturbed sine-generated curve, integrated with whole-array steps."""
     arc = length / max(j0, 0.2)
     ns = int(np.ceil(arc / (step / sub))) + 1

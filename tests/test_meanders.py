@@ -154,7 +154,7 @@ def test_meander_kernels_match_their_naive_twins(seed):
     cen, _, length = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, 0.0, key)
     args = (length, 1.2, 0.6711, 10.0, rng.standard_normal(2000), 0.3, 1.7)
     px, py = mk.sine_profile(*args)
-    for g, w in zip((px, py), naive.naive_sine_profile(*args)):
+    for g, w in zip((px, py), naive.naive_sine_profile(*args, drift=mk.DRIFT)):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
     voronoi = np.zeros((48, 48), np.int64)
     voronoi[:, 40:] = 1

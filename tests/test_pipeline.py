@@ -11,8 +11,9 @@ the notes in :mod:`procgen.level`), and ``lowlands_meanders`` again when the mea
 sinuosity fell from 1.9 to 1.45. All of these predate the erosion stage, which their files'
 configs read as off (``ErosionConfig(steps=0)``, the default); ``continent_eroded`` pins a
 level with it on. Both meandering files were written again when a reach that touches another
-began to fall back alone and the centrelines got their jitter (``CENTRE_JITTER``). Rewrite them only for a documented change: ``python tests/test_pipeline.py
-NAME ...``.
+began to fall back alone, the centrelines got their jitter (``CENTRE_JITTER``) and the
+meanders' phase drift rose from 1.0 to 1.6. Rewrite them only for a documented change:
+``python tests/test_pipeline.py NAME ...``.
 """
 
 import sys

@@ -103,7 +103,9 @@ WAVELENGTH_WIDTHS = 11.0
 #: valley then takes the curve's offset (or across a lake) the river ran dead straight for
 #: kilometres: exact zero turns, 6 times as common as in real rivers. Chosen by the C2ST of
 #: ``bench_meanders.py`` (rivers of 50 km or more; 24 maps, length-matched, boosted
-#: stumps): 0.647 without, 0.623 with 0.3, 0.662 with 0.42; on 48 maps 0.713 and 0.693.
+#: stumps): 0.647 without, 0.623 and 0.653 with 0.3 (two ways of drawing it: the figure
+#: moves by about 0.02 with the drawn rivers), 0.662 with 0.42; on 48 maps 0.713 without and
+#: 0.693 with 0.3.
 CENTRE_JITTER = 0.3
 #: Mixed into the meander stream's key for the centreline jitter's own keys, so that they
 #: and the curve's draws (from the reach's key) are independent.

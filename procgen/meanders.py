@@ -285,8 +285,8 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
     crossed = _self_intersecting(assemble(level)[0])
     if crossed.any():
         level = np.where(crossed[owner], np.maximum(level, 1), level)
-    level = _untangle([o[i][0] for o, i in zip(options, level)], level,
-                      [[o[1][0], o[2][0]] for o in options], rivers, drainage.height.shape)
+    level = _untangle([tuple(o[0] for o in opts) for opts in options], level, rivers,
+                      drainage.height.shape)
     paths, widths = assemble(level)
     out = []
     for k, river in enumerate(rivers):
@@ -498,28 +498,27 @@ def source_of(config):
         return config.meanders_fallback
 
 
-def _untangle(paths: list, level: np.ndarray, fallbacks: list, rivers, shape) -> np.ndarray:
+def _untangle(candidates: list, level: np.ndarray, rivers, shape) -> np.ndarray:
     """The levels at which reaches are drawn so that no reach's cells touch another's
     anywhere but at a junction (the junction cell and its 8 neighbours, where the D8 paths
-    themselves meet): a reach that touches another falls back one level (curve, centreline,
-    D8 cells; ``fallbacks[i]`` are reach i's paths at levels 1 and 2), both reaches of a
+    themselves meet): a reach that touches another falls back one level, both reaches of a
     clash, until none touches (a last guard; the valleys keep this rare). D8 cells never
     touch but at junctions, so it ends. Only the reaches that clash fall back: a long river
     touching a neighbour in one place keeps its meanders everywhere else.
 
-    ``paths`` are the reaches' paths at their ``level`` (0, 1 or 2); returns the new levels.
+    ``candidates[i]`` are reach i's paths at levels 0, 1 and 2 (curve, centreline, D8
+    cells); ``level`` the levels it starts from. Returns the new levels.
     """
     near = np.zeros(shape, np.bool_)
     for r, c in _reach_ends(rivers):
         near[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = True
-    paths, level = list(paths), level.copy()
+    level = level.copy()
     while True:
+        paths = [c[lv] for c, lv in zip(candidates, level)]
         cells = np.rint(np.concatenate(paths)).astype(np.int64)
         offsets = np.cumsum([0] + [len(p) for p in paths]).astype(np.int64)
         clash = _mk.river_clashes(cells[:, 0].copy(), cells[:, 1].copy(), offsets, near)
-        back = np.flatnonzero(clash & (level < 2))
-        if not len(back):
+        back = clash & (level < 2)
+        if not back.any():
             return level
-        for i in back:
-            level[i] += 1
-            paths[i] = fallbacks[i][level[i] - 1]
+        level[back] += 1

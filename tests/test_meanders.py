@@ -247,13 +247,12 @@ def test_reaches_that_touch_fall_back_one_level_at_a_time_and_only_they_do():
               p([(9, 20), (6, 5), (9, 30)]), p([(0, 40), (5, 38), (10, 40)])]
     centres = [p([(2, 0), (5, 5), (2, 10)]), p([(6, 0), (5, 5), (6, 10)]),
                p([(9, 20), (9, 25), (9, 30)]), p([(0, 40), (10, 40)])]
-    cells = [r.path for r in rivers]
-    fallbacks = [[c, d] for c, d in zip(centres, cells)]
-    level = _untangle(curves, np.zeros(4, np.int64), fallbacks, rivers, (12, 42))
+    candidates = [(a, b, r.path) for a, b, r in zip(curves, centres, rivers)]
+    level = _untangle(candidates, np.zeros(4, np.int64), rivers, (12, 42))
     assert level.tolist() == [2, 2, 1, 0]
     # reaches that touch no one keep the level they came with
-    assert _untangle([curves[0], centres[2]], np.array([0, 1]), [fallbacks[0], fallbacks[2]],
-                     [rivers[0], rivers[2]], (12, 42)).tolist() == [0, 1]
+    assert _untangle([candidates[0], candidates[2]], np.array([0, 1]), [rivers[0], rivers[2]],
+                     (12, 42)).tolist() == [0, 1]
 
 
 def test_a_straight_d8_run_gets_a_centreline_that_is_not_dead_straight_with_its_ends_kept():

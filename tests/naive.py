@@ -562,16 +562,16 @@ def naive_relax_beds(rows, cols, offsets, z, radius, slope):
 
 
 # --- meanders (procgen/_kernels/meanders.py) ---
-def naive_centreline(rows, cols, widths, jitter=0.0, key=0, step=0.5):
+def naive_centreline(rows, cols, widths, jitter=0.0, key=0, passes=3, half=1, step=0.5):
     """Interior cells moved by ``jitter * (2u - 1)`` (u from ``key``'s draws, row then
-    column per cell), three moving averages (window 5, narrowing at the ends), sampled
-    every ``step``."""
+    column per cell), ``passes`` moving averages (window ``2 half + 1``, narrowing at the
+    ends), sampled every ``step``."""
     p = np.stack([rows, cols], axis=1).astype(np.float64)
     n = len(p)
     u = naive_reach_draws(key, 2 * n, 0)[0].reshape(n, 2)
     p[1:-1] += jitter * (2.0 * u[1:-1] - 1.0)
-    for _ in range(3):
-        p = np.array([p[i - min(i, n - 1 - i, 2):i + min(i, n - 1 - i, 2) + 1].mean(0)
+    for _ in range(passes):
+        p = np.array([p[i - min(i, n - 1 - i, half):i + min(i, n - 1 - i, half) + 1].mean(0)
                       for i in range(n)])
     s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
     length = s[-1]

@@ -146,12 +146,15 @@ def test_meander_kernels_match_their_naive_twins(seed):
     cells = np.cumsum(np.vstack([[20, 2], steps]), axis=0).astype(np.int64)
     widths = np.linspace(5.0, 40.0, len(cells))
     key = np.uint64(rng.integers(2 ** 63))
-    for jitter in (0.0, 0.3):
-        got = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, jitter, key)
-        want = naive.naive_centreline(cells[:, 0], cells[:, 1], widths, jitter, key)
+    for jitter, passes, half in ((0.0, 3, 1), (0.3, 3, 1), (0.3, 2, 3)):
+        got = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, jitter, key,
+                            passes, half)
+        want = naive.naive_centreline(cells[:, 0], cells[:, 1], widths, jitter, key, passes,
+                                      half)
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
-    cen, _, length = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, 0.0, key)
+    cen, _, length = mk.centreline(cells[:, 0].copy(), cells[:, 1].copy(), widths, 0.0, key,
+                                   3, 1)
     args = (length, 1.2, 0.6711, 10.0, rng.standard_normal(2000), 0.3, 1.7)
     px, py = mk.sine_profile(*args)
     for g, w in zip((px, py), naive.naive_sine_profile(*args, drift=mk.DRIFT)):
@@ -259,15 +262,15 @@ def test_a_straight_d8_run_gets_a_centreline_that_is_not_dead_straight_with_its_
     """Smoothed alone, a straight run of cells stays exactly straight (zero turns, which
     real rivers all but never have); moved by up to CENTRE_JITTER first, it does not."""
     from procgen._kernels import meanders as mk
-    from procgen.meanders import CENTRE_JITTER
+    from procgen.meanders import CENTRE_JITTER, CENTRE_SMOOTHING
     from procgen.paths import turning_angles
 
     rows = np.full(40, 5, np.int64)
     cols = np.arange(40, dtype=np.int64)
     widths = np.ones(40)
     key = np.uint64(12345)
-    flat, _, _ = mk.centreline(rows, cols, widths, 0.0, key)
-    moved, _, _ = mk.centreline(rows, cols, widths, CENTRE_JITTER, key)
+    flat, _, _ = mk.centreline(rows, cols, widths, 0.0, key, *CENTRE_SMOOTHING)
+    moved, _, _ = mk.centreline(rows, cols, widths, CENTRE_JITTER, key, *CENTRE_SMOOTHING)
     assert np.all(flat[:, 0] == 5.0)
     assert np.array_equal(moved[[0, -1]], flat[[0, -1]])          # junctions meet exactly
     turns = turning_angles(moved)

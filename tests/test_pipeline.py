@@ -12,7 +12,9 @@ sinuosity fell from 1.9 to 1.45. All of these predate the erosion stage, which t
 configs read as off (``ErosionConfig(steps=0)``, the default); ``continent_eroded`` pins a
 level with it on. Both meandering files were written again when a reach that touches another
 began to fall back alone, the centrelines got their jitter (``CENTRE_JITTER``) and the
-meanders' phase drift rose from 1.0 to 1.6. Rewrite them only for a documented change:
+meanders' phase drift rose from 1.0 to 1.6, and again when the centrelines' smoothing
+(``CENTRE_SMOOTHING``) fell from 3 moving averages over 5 cells to 3 over 3. Rewrite them
+only for a documented change:
 ``python tests/test_pipeline.py NAME ...``.
 """
 

@@ -86,10 +86,11 @@ def _shrink_window(scale, half):
 
 
 @njit(cache=True)
-def centreline(rows, cols, widths, jitter, key):
+def centreline(rows, cols, widths, jitter, key, passes, half):
     """The reach through cells ``(rows, cols)``, each interior cell moved by up to
     ``jitter`` cells along each axis (uniform; row then column of each cell in turn, from
-    :func:`reach_draws` of ``key``), smoothed and sampled every STEP cells:
+    :func:`reach_draws` of ``key``), smoothed by ``passes`` moving averages over
+    ``2 * half + 1`` cells (narrowing towards the ends) and sampled every STEP cells:
     ``(centre (M, 2), width (M,), length)``, its ends exactly the first and last cell."""
     n = rows.shape[0]
     pr = rows.astype(np.float64)
@@ -99,7 +100,7 @@ def centreline(rows, cols, widths, jitter, key):
         for i in range(1, n - 1):
             pr[i] += jitter * (2.0 * u[2 * i] - 1.0)
             pc[i] += jitter * (2.0 * u[2 * i + 1] - 1.0)
-    pr, pc = _smooth(pr, pc, 3, 2)
+    pr, pc = _smooth(pr, pc, passes, half)
     s = np.zeros(n)
     for i in range(1, n):
         s[i] = s[i - 1] + np.hypot(pr[i] - pr[i - 1], pc[i] - pc[i - 1])

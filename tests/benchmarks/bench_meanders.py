@@ -391,6 +391,7 @@ def main(argv=None) -> int:
         print(f"  downhill/termination failures: {row['downhill_failures']}   [target 0]")
         print(f"  Hack: L = {c:.2f} A^{h:.3f} over {n} main stems, L to the divide   [target "
               f"h in 0.5-0.65]; from the channel head L = {c_head:.2f} A^{h_head:.3f}")
+        pool = "test rivers" if a.real == "test" else "real rivers"
         for unit in ("rivers", "reaches"):
             r = row.get(f"c2st_{unit}")
             if r is None:
@@ -399,7 +400,7 @@ def main(argv=None) -> int:
                 print(f"  C2ST {unit} >= {a.min_km:g} km: too few ({r['n']})")
                 continue
             print(f"  C2ST {unit} >= {a.min_km:g} km (n = {r['n']}, median "
-                  f"{r['median_km']:.0f} km): vs all {a.real} rivers gb {r['all']['gb']:.3f} "
+                  f"{r['median_km']:.0f} km): vs all {pool} gb {r['all']['gb']:.3f} "
                   f"cnn {r['all']['cnn']:.3f} max {r['all']['max']:.3f}; length-matched gb "
                   f"{r['matched']['gb']:.3f} cnn {r['matched']['cnn']:.3f} max "
                   f"{r['matched']['max']:.3f}   [target <= 0.60]")

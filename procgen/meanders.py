@@ -264,7 +264,7 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
         return rivers
     valleys = _Valleys(rivers, drainage)
     ends = _reach_ends(rivers)
-    splits = list(_split(rivers, ends))
+    splits = list(_split(rivers, ends, drainage.height.shape))
     keys, jitter_keys = _reach_keys(splits, stream)
     reaches = [_Reach(river, k, cells, a, b, valleys, drainage, config, key, jitter_key)
                for (k, river, cells, a, b), key, jitter_key in zip(splits, keys, jitter_keys)]
@@ -316,12 +316,15 @@ def _self_intersecting(curves: list) -> np.ndarray:
     return _mk.self_crossing(np.ascontiguousarray(np.concatenate(curves), np.float64), offsets)
 
 
-def _split(rivers, ends):
+def _split(rivers, ends, shape):
     """``(k, river, cells, a, b)`` of every reach: cells[a..b] of river k, between two of
-    the network's ends (sources, mouths, junctions)."""
+    the network's ends (sources, mouths, junctions; cells of a grid of ``shape``)."""
+    is_end = np.zeros(shape, np.bool_)
+    for r, c in ends:
+        is_end[r, c] = True
     for k, river in enumerate(rivers):
         cells = np.rint(river.path).astype(np.int64)
-        cuts = [i for i in range(1, len(cells) - 1) if (cells[i, 0], cells[i, 1]) in ends]
+        cuts = (np.flatnonzero(is_end[cells[1:-1, 0], cells[1:-1, 1]]) + 1).tolist()
         bounds = [0, *cuts, len(cells) - 1]
         for a, b in zip(bounds[:-1], bounds[1:]):
             yield k, river, cells, a, b
@@ -384,8 +387,16 @@ class _Reach:
             g = float(np.hypot(*(curve - base).T).sum()) / asked
             if g < FIT_BELOW:
                 px, py, curve, _ = lay(*(refit(g) if refit is not None else (px, py * g)))
-        t = np.linspace(0.0, self.length, len(width))
+        t = _even(self.length, len(width))
         self.curve = (curve, np.interp(np.clip(px, 0.0, self.length), t, width))
+
+
+def _even(length: float, n: int) -> np.ndarray:
+    """``np.linspace(0.0, length, n)`` for n >= 2, to the bit, without its overhead (a
+    level calls it for every reach)."""
+    t = np.arange(n, dtype=np.float64) * (length / (n - 1))
+    t[-1] = length
+    return t
 
 
 def _bend(reach):
@@ -395,7 +406,7 @@ def _bend(reach):
     random 0.5-1 and on a random side, from the reach's own key."""
     (side, scale), _ = _mk.reach_draws(reach.key, 2, 0)
     a = (2.0 * reach.length / math.pi) * math.sqrt(reach.sinuosity - 1.0) * (0.5 + 0.5 * scale)
-    px = np.linspace(0.0, reach.length, int(math.ceil(reach.length / _mk.STEP)) + 1)
+    px = _even(reach.length, int(math.ceil(reach.length / _mk.STEP)) + 1)
     return px, (a if side < 0.5 else -a) * np.sin(np.pi * px / reach.length)
 
 

@@ -66,14 +66,27 @@ def _wet(r, c, water):
 
 @njit(cache=True)
 def _shrink_window(scale, half):
-    """Running minimum over ``2 * half + 1`` samples, then a moving average as wide."""
+    """Running minimum over ``2 * half + 1`` samples, then a moving average as wide.
+
+    The minimum keeps a queue of candidate indices whose values rise from its head (each
+    index enters and leaves once), so a window as wide as a meander costs no more per
+    sample than a narrow one."""
     m = scale.shape[0]
     lo = np.empty(m)
+    queue = np.empty(m, np.int64)
+    head = 0
+    tail = 0
+    j = 0
     for i in range(m):
-        v = scale[i]
-        for j in range(max(0, i - half), min(m, i + half + 1)):
-            v = min(v, scale[j])
-        lo[i] = v
+        while j < m and j <= i + half:
+            while tail > head and scale[queue[tail - 1]] >= scale[j]:
+                tail -= 1
+            queue[tail] = j
+            tail += 1
+            j += 1
+        while queue[head] < i - half:
+            head += 1
+        lo[i] = scale[queue[head]]
     c = np.zeros(m + 1)
     for i in range(m):
         c[i + 1] = c[i] + lo[i]

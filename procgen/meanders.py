@@ -295,7 +295,7 @@ def meander(rivers: list, drainage, *, config, stream: np.random.SeedSequence) -
     crossed = _self_intersecting(assemble(level)[0])
     if crossed.any():
         level = np.where(crossed[owner], np.maximum(level, 1), level)
-    level = _untangle([tuple(o[0] for o in opts) for opts in options], level, rivers,
+    level = _untangle([tuple(o[0] for o in opts) for opts in options], level, ends,
                       drainage.height.shape)
     paths, widths = assemble(level)
     out = []
@@ -519,7 +519,7 @@ def source_of(config):
         return config.meanders_fallback
 
 
-def _untangle(candidates: list, level: np.ndarray, rivers, shape) -> np.ndarray:
+def _untangle(candidates: list, level: np.ndarray, ends, shape) -> np.ndarray:
     """The levels at which reaches are drawn so that no reach's cells touch another's
     anywhere but at a junction (the junction cell and its 8 neighbours, where the D8 paths
     themselves meet): a reach that touches another falls back one level, both reaches of a
@@ -528,10 +528,11 @@ def _untangle(candidates: list, level: np.ndarray, rivers, shape) -> np.ndarray:
     touching a neighbour in one place keeps its meanders everywhere else.
 
     ``candidates[i]`` are reach i's paths at levels 0, 1 and 2 (curve, centreline, D8
-    cells); ``level`` the levels it starts from. Returns the new levels.
+    cells); ``level`` the levels it starts from; ``ends`` the network's ends
+    (:func:`_reach_ends`). Returns the new levels.
     """
     near = np.zeros(shape, np.bool_)
-    for r, c in _reach_ends(rivers):
+    for r, c in ends:
         near[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = True
     level = level.copy()
     while True:

@@ -237,7 +237,7 @@ def test_reaches_that_touch_fall_back_one_level_at_a_time_and_only_they_do():
     and still at (5, 5) as centrelines, so both end on their D8 cells; reach 2's curve
     runs through (6, 5), on reach 1's D8 path, so it falls back to its centreline, which
     touches no one; reach 3 touches no one and keeps its curve."""
-    from procgen.meanders import _untangle
+    from procgen.meanders import _reach_ends, _untangle
     from procgen.river import River
 
     def p(points):
@@ -251,11 +251,11 @@ def test_reaches_that_touch_fall_back_one_level_at_a_time_and_only_they_do():
     centres = [p([(2, 0), (5, 5), (2, 10)]), p([(6, 0), (5, 5), (6, 10)]),
                p([(9, 20), (9, 25), (9, 30)]), p([(0, 40), (10, 40)])]
     candidates = [(a, b, r.path) for a, b, r in zip(curves, centres, rivers)]
-    level = _untangle(candidates, np.zeros(4, np.int64), rivers, (12, 42))
+    level = _untangle(candidates, np.zeros(4, np.int64), _reach_ends(rivers), (12, 42))
     assert level.tolist() == [2, 2, 1, 0]
     # reaches that touch no one keep the level they came with
-    assert _untangle([candidates[0], candidates[2]], np.array([0, 1]), [rivers[0], rivers[2]],
-                     (12, 42)).tolist() == [0, 1]
+    assert _untangle([candidates[0], candidates[2]], np.array([0, 1]),
+                     _reach_ends([rivers[0], rivers[2]]), (12, 42)).tolist() == [0, 1]
 
 
 def test_a_straight_d8_run_gets_a_centreline_that_is_not_dead_straight_with_its_ends_kept():

@@ -59,7 +59,7 @@ _GENERATION_OPTIONS = {"seed": "--seed", "size": "--size", "preset": "--preset",
                        "sea_level": "--sea-level", "river_count": "--river-count",
                        "river_threshold": "--river-threshold", "world": "--world",
                        "at": "--at", "meanders": "--meanders", "sinuosity": "--sinuosity",
-                       "erosion": "--erosion"}
+                       "erosion": "--erosion", "erosion_mode": "--erosion-mode"}
 
 #: Output suffixes each export format accepts.
 _EXPORT_SUFFIXES = {"tiled": (".json", ".tmj"), "geojson": (".geojson", ".json"),
@@ -198,10 +198,12 @@ def _add_generation_options(p, *, defaults: bool) -> None:
                         "curve (sine-generated meanders in their valleys) or learned:NAME "
                         "(a learned model's shapes, e.g. learned:ar) (default: curve)")
     g.add_argument("--erosion", type=int, metavar="STEPS",
-                   help="wear the terrain down by stream-power erosion in STEPS implicit "
-                        "steps, 0..100, before water is routed: valleys cut where much water "
-                        "flows, fewer pits (default: 0, none; 2 is what the README "
-                        "measures)")
+                   help="stream-power erosion in STEPS implicit steps, 0..100, before water "
+                        "is routed; 0 turns it off (default: 10, against rock uplift)")
+    g.add_argument("--erosion-mode", choices=["uplift", "wear"],
+                   help="what erosion works against: uplift (the land rises while rivers "
+                        "cut it, so they organise its drainage; its heights are kept) or wear "
+                        "(the noise terrain is only worn down) (default: uplift)")
     g.add_argument("--sinuosity", type=float, metavar="S",
                    help="sinuosity of the rivers a learned:NAME generator places, 1..10 "
                         "(course length / straight distance; default: drawn from the "
@@ -509,13 +511,15 @@ def _plan(args) -> _Plan:
         with _as_option("--river-threshold", "min_area_km2"):
             config = replace(config, rivers=replace(config.rivers,
                                                     min_area_km2=args.river_threshold))
-    if args.erosion is not None:
+    for flag, field, value in (("--erosion", "steps", args.erosion),
+                               ("--erosion-mode", "mode", args.erosion_mode)):
+        if value is None:
+            continue
         if args.world:
-            raise ValueError("--erosion applies to levels, not --world (erosion is not local "
+            raise ValueError(f"{flag} applies to levels, not --world (erosion is not local "
                              "to a chunk, and a world's chunks must meet)")
-        from .erosion import ErosionConfig
-        with _as_option("--erosion", "steps"):
-            config = replace(config, erosion=ErosionConfig(steps=args.erosion))
+        with _as_option(flag, field):
+            config = replace(config, erosion=replace(config.erosion, **{field: value}))
     at = None
     if args.at is not None and not args.world:
         raise ValueError("--at needs --world (it places a window of the endless world)")

@@ -40,19 +40,41 @@ Worlds do not erode: erosion is not local to a chunk, and a world's chunks must 
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._kernels import erosion as _ek
 from ._kernels import rivers as _rk
-from ._validate import check_float, check_int
+from ._validate import check_enum, check_float, check_int
 from .hydrology import _check_grid, fill_depressions, flow_accumulation, flow_directions
 
-__all__ = ["ErosionConfig", "erode", "MIN_LAND"]
+__all__ = ["ErosionConfig", "ErosionMode", "erode", "MIN_LAND"]
 
 #: Metres above the sea below which erosion does not wear land (land stays land).
 MIN_LAND = 1.0
+
+
+class ErosionMode(enum.Enum):
+    """What erosion works against.
+
+    WEAR
+        Nothing: the terrain as the noise made it is worn down, and keeps its basins.
+    UPLIFT
+        Rock uplift: the land rises while the rivers cut it, towards the steady state of a
+        landscape whose drainage the rivers themselves organised; then its heights are put
+        back, by rank, onto the noise terrain's (see the module docstring).
+    """
+
+    WEAR = "wear"
+    UPLIFT = "uplift"
+
+
+#: cells that must drain through a cell for a stream to cut it, per mode, where
+#: ``channel_cells`` is left unset. Under uplift every cell wears: hillslopes that rose
+#: without wearing would stand as plateaus above the valleys.
+CHANNEL_CELLS = {ErosionMode.WEAR: 100.0, ErosionMode.UPLIFT: 1.0}
 
 
 @dataclass(frozen=True)
@@ -62,30 +84,60 @@ class ErosionConfig:
     Attributes
     ----------
     steps : int
-        Implicit steps, each routing water afresh, in [0, 100]. Default 0: erosion is off
-        (the README gives what 2 steps do to the maps and why they are not yet the
-        default).
+        Implicit steps, each routing water afresh, in [0, 100]. Default 0: erosion is off.
     strength : float
         ``K t``, the erodibility times the total time, without units (A in cells), in
         [0, 100]. Each step erodes for ``strength / steps``. Default 8.
-    channel_cells : float
+    channel_cells : float or None
         Cells that must drain through a cell for a stream to cut it, at least 1. Default
-        100 (25 km² at 500 m per cell).
+        None: 100 when wearing (25 km² at 500 m per cell), 1 under uplift.
+    mode : ErosionMode or str
+        ``'wear'`` (default) or ``'uplift'``.
+    uplift_follows_terrain : float
+        Under uplift, the share of the rock uplift laid out like the noise terrain's heights,
+        the rest uniform over the land, in [0, 1]. Default 0.5. At 1 the mountains stay
+        where the noise put them; at 0 the drainage alone places them.
+
+    See Also
+    --------
+    ErosionConfig.uplifted : the settings the README measures (and levels use by default).
     """
 
     steps: int = 0
     strength: float = 8.0
-    channel_cells: float = 100.0
+    channel_cells: float | None = None
+    mode: ErosionMode = ErosionMode.WEAR
+    uplift_follows_terrain: float = 0.5
 
     def __post_init__(self):
         check_int("steps", self.steps, lo=0, hi=100)
         check_float("strength", self.strength, lo=0.0, hi=100.0)
-        check_float("channel_cells", self.channel_cells, lo=1.0, hi=1e12)
+        if self.channel_cells is not None:
+            check_float("channel_cells", self.channel_cells, lo=1.0, hi=1e12)
+        object.__setattr__(self, "mode", check_enum("mode", self.mode, ErosionMode))
+        check_float("uplift_follows_terrain", self.uplift_follows_terrain, lo=0.0, hi=1.0)
+
+    @classmethod
+    def uplifted(cls, **changes) -> "ErosionConfig":
+        """Uplift against erosion in 10 steps at strength 100 (``changes`` override them).
+
+        Examples
+        --------
+        >>> from procgen.erosion import ErosionConfig
+        >>> ErosionConfig.uplifted().mode.value, ErosionConfig.uplifted(steps=10).steps
+        ('uplift', 10)
+        """
+        return cls(**{"steps": 10, "strength": 100.0, "mode": ErosionMode.UPLIFT, **changes})
 
     @property
     def enabled(self) -> bool:
         """Whether this config changes the terrain."""
         return self.steps > 0 and self.strength > 0
+
+    @property
+    def channel_area(self) -> float:
+        """``channel_cells``, or its mode's default where unset."""
+        return CHANNEL_CELLS[self.mode] if self.channel_cells is None else self.channel_cells
 
 
 def erode(height, *, config: ErosionConfig = ErosionConfig()) -> np.ndarray:
@@ -122,9 +174,43 @@ def erode(height, *, config: ErosionConfig = ErosionConfig()) -> np.ndarray:
     sea = h <= 0
     floor = np.where(sea, h, np.minimum(h, np.float32(MIN_LAND))).astype(np.float32)
     k_dt = config.strength / config.steps
+    if config.mode is ErosionMode.UPLIFT:
+        return _uplift(h, sea, floor, k_dt, config)
     for _ in range(config.steps):
         directions = flow_directions(fill_depressions(h, outlets=sea), outlets=sea)
         area = flow_accumulation(directions).ravel()
         order = _rk.topological_order(_rk.downstream_index(directions))
-        _ek.stream_power_step(h, directions, order, area, floor, k_dt, config.channel_cells)
+        _ek.stream_power_step(h, directions, order, area, floor, k_dt, config.channel_area)
+    return h
+
+
+def _uplift(h, sea, floor, k_dt, config):
+    """:func:`erode` under uplift: ``config.steps`` uplift steps, then the noise terrain's
+    land heights handed out by rank."""
+    land = h > 0
+    if not land.any():
+        return h
+    initial = h.copy()
+    top = float(h[land].max())
+    share = config.uplift_follows_terrain
+    # in total the land rises by its highest point, laid out as configured
+    rise = np.where(land, (1.0 - share) * top + share * h, 0.0) / config.steps
+    rise = rise.astype(np.float32)
+    # Only the first step routes water over the depressions filled: each step leaves every
+    # routed cell above its receiver, so the next surface has no pits.
+    surface = fill_depressions(h, outlets=sea)
+    for _ in range(config.steps):
+        _ek.uplift_step(h, flow_directions(surface, outlets=sea), rise, floor, k_dt,
+                        config.channel_area)
+        surface = h
+    # Ranks keep the worn landscape's every slope's direction (so its drainage); the values
+    # keep the preset's hypsometry, so its biomes and the heights designers set.
+    # Land is above 0, where a float32's bits sort as the float does; the index below them
+    # breaks ties, so any sort gives the one order (a stable argsort is three times slower).
+    worn = h[land]
+    keys = (worn.view(np.uint32).astype(np.uint64) << np.uint64(32)) | np.arange(
+        worn.size, dtype=np.uint64)
+    ranked = np.empty_like(worn)
+    ranked[(np.sort(keys) & np.uint64(0xFFFFFFFF)).astype(np.int64)] = np.sort(initial[land])
+    h[land] = ranked
     return h

@@ -15,9 +15,11 @@ alone), so levels whose flow rivers meet a lake changed there (and their carving
 with them), and again when they began to meander by default (``RiversConfig.meanders``;
 files saved before read as ``meanders='none'``, which is what they hold), and when their
 highest sinuosity fell from 1.9 to 1.45 (:data:`procgen.meanders.MAX_SINUOSITY`). The
-erosion stage (:mod:`procgen.erosion`) is off by default; files saved before it existed read
-as ``ErosionConfig(steps=0)``, which is what they hold. The file format did not change for
-any of these, only what a seed draws.
+erosion stage (:mod:`procgen.erosion`) came in off, and files saved before it existed read as
+``ErosionConfig(steps=0)``, which is what they hold; since rock uplift joined it, levels
+erode under uplift by default (``ErosionConfig.uplifted()``), and files that name an
+erosion section without a ``mode`` read as ``'wear'``, the only mode there was. The file
+format did not change for any of these, only what a seed draws.
 ``tests/data/levels`` pins today's levels.
 
 >>> from procgen import generate_level
@@ -104,14 +106,15 @@ class LevelConfig:
         Climate and biome classes (latitude range, lapse rate, moisture sources).
     erosion : ErosionConfig
         Stream-power erosion of the terrain, between the terrain and hydrology stages
-        (default off; e.g. ``ErosionConfig(steps=2)``).
+        (default: against rock uplift, ``ErosionConfig.uplifted()``; ``ErosionConfig()``
+        turns it off).
     """
 
     terrain: _terrain.TerrainConfig = field(default_factory=lambda: _terrain.preset("continent"))
     hydrology: HydrologyConfig = field(default_factory=HydrologyConfig)
     rivers: RiversConfig = field(default_factory=RiversConfig)
     biomes: BiomesConfig = field(default_factory=BiomesConfig)
-    erosion: ErosionConfig = field(default_factory=ErosionConfig)
+    erosion: ErosionConfig = field(default_factory=ErosionConfig.uplifted)
 
     def __post_init__(self):
         for name, kind in (("terrain", _terrain.TerrainConfig), ("hydrology", HydrologyConfig),
@@ -805,7 +808,8 @@ def _upgrade_config(data):
     Configs saved before lengths scaled with the cell size have every terrain and rivers key
     but ``reference_cell_size``; their lengths were absolute metres, which None now means.
     Rivers sections saved before meanders existed drew D8 paths: ``meanders='none'``.
-    Configs saved before the erosion stage existed were not eroded: ``steps=0``.
+    Configs saved before the erosion stage existed were not eroded: ``steps=0``; erosion
+    sections saved before its modes existed wore the terrain: ``mode='wear'``.
     """
     if not isinstance(data, dict):
         return data
@@ -817,8 +821,11 @@ def _upgrade_config(data):
     rivers = data.get("rivers")
     if isinstance(rivers, dict) and rivers and "meanders" not in rivers:
         data["rivers"] = {**rivers, "meanders": "none"}
+    erosion = data.get("erosion")
     if "erosion" not in data:
         data["erosion"] = {"steps": 0}
+    elif isinstance(erosion, dict) and "mode" not in erosion:
+        data["erosion"] = {**erosion, "mode": "wear"}
     return data
 
 

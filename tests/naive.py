@@ -958,13 +958,9 @@ def naive_reach_draws(key, n_uniform, n_normal):
     return np.array(uniform), np.array(normal[:n_normal])
 
 
-def naive_stream_power_step(height, directions, floor, k_dt, channel_area):
-    """One implicit stream-power step: cells in order of their number of steps to an
-    outlet (so every receiver is solved before its donors), ``h = (h + F h_r) / (1 + F)``
-    with ``F = k_dt sqrt(A) / d`` where at least ``channel_area`` cells drain (A from
-    :func:`naive_accumulate`), never below ``floor``. Returns the new heights."""
+def _naive_steps_to_outlet(directions):
+    """{(row, col): how many D8 steps its flow path takes to an outlet}."""
     nr, nc = directions.shape
-    area = naive_accumulate(directions, np.ones((nr, nc)))
     depth = {}
     for r in range(nr):
         for c in range(nc):
@@ -973,6 +969,17 @@ def naive_stream_power_step(height, directions, floor, k_dt, channel_area):
                 dr, dc = _D8[directions[rr, cc]]
                 rr, cc, n = rr + dr, cc + dc, n + 1
             depth[r, c] = n
+    return depth
+
+
+def naive_stream_power_step(height, directions, floor, k_dt, channel_area):
+    """One implicit stream-power step: cells in order of their number of steps to an
+    outlet (so every receiver is solved before its donors), ``h = (h + F h_r) / (1 + F)``
+    with ``F = k_dt sqrt(A) / d`` where at least ``channel_area`` cells drain (A from
+    :func:`naive_accumulate`), never below ``floor``. Returns the new heights."""
+    nr, nc = directions.shape
+    area = naive_accumulate(directions, np.ones((nr, nc)))
+    depth = _naive_steps_to_outlet(directions)
     h = np.array(height, np.float64)
     for r, c in sorted(depth, key=depth.get):
         k = directions[r, c]
@@ -984,3 +991,29 @@ def naive_stream_power_step(height, directions, floor, k_dt, channel_area):
                       / (1.0 + f), float(floor[r, c]))
         h[r, c] = float(np.float32(h[r, c]))
     return h.astype(np.float32)
+
+
+
+
+def naive_uplift_step(height, directions, rise, floor, k_dt, channel_area):
+    """One step of uplift against stream-power incision: cells in order of their number of
+    steps to an outlet, ``h = (h + u + F h_r) / (1 + F)`` (``F`` as in
+    :func:`naive_stream_power_step`, 0 where fewer than ``channel_area`` cells drain), then
+    at least the next float32 above the receiver's new height and at least ``floor``;
+    unrouted cells unchanged. Returns the new heights."""
+    nr, nc = directions.shape
+    area = naive_accumulate(directions, np.ones((nr, nc)))
+    depth = _naive_steps_to_outlet(directions)
+    h = np.array(height, np.float32)
+    for r, c in sorted(depth, key=depth.get):
+        k = directions[r, c]
+        if k < 0:
+            continue
+        dr, dc = _D8[k]
+        below = h[r + dr, c + dc]
+        f = 0.0
+        if area[r, c] >= channel_area:
+            f = k_dt * np.sqrt(area[r, c]) / (np.sqrt(2.0) if k % 2 else 1.0)
+        new = np.float32((float(h[r, c]) + float(rise[r, c]) + f * float(below)) / (1.0 + f))
+        h[r, c] = max(new, np.nextafter(below, np.float32(np.inf)), floor[r, c])
+    return h

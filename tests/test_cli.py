@@ -883,17 +883,24 @@ def test_meanders_option_draws_curves_and_is_flow_only(tmp_path, capsys):
     assert "--meanders applies to --rivers flow only" in capsys.readouterr().err
 
 
-def test_erosion_option_erodes_the_level_and_is_for_levels_only(tmp_path, capsys):
+def test_erosion_options_set_the_level_s_erosion_and_are_for_levels_only(tmp_path, capsys):
     from procgen.erosion import ErosionConfig
-    worn, plain = tmp_path / "e.npz", tmp_path / "p.npz"
-    for path, extra in ((worn, ["--erosion", "2"]), (plain, [])):
+    levels = {name: tmp_path / f"{name}.npz" for name in ("default", "off", "wear")}
+    for name, extra in (("default", []), ("off", ["--erosion", "0"]),
+                        ("wear", ["--erosion", "2", "--erosion-mode", "wear"])):
         assert main(["map", "--size", "96", "--preset", "highlands", *extra,
-                     "-o", str(tmp_path / "e.png"), "--level", str(path)]) == 0
-    a, b = Level.load(worn), Level.load(plain)
-    assert a.config.erosion == ErosionConfig(steps=2) and b.config.erosion == ErosionConfig()
-    assert not np.array_equal(a.height, b.height)
+                     "-o", str(tmp_path / "e.png"), "--level", str(levels[name])]) == 0
+    default, off, wear = (Level.load(levels[n]) for n in ("default", "off", "wear"))
+    assert default.config.erosion == ErosionConfig.uplifted()
+    assert off.config.erosion == ErosionConfig.uplifted(steps=0)
+    assert wear.config.erosion == ErosionConfig.uplifted(steps=2, mode="wear")
+    assert not off.config.erosion.enabled
+    assert not np.array_equal(default.height, off.height)
+    assert not np.array_equal(wear.height, off.height)
     for args, message in ((["--erosion", "200"], "--erosion must be in 0..100, got 200"),
-                          (["--erosion", "2", "--world"], "--erosion applies to levels")):
+                          (["--erosion", "2", "--world"], "--erosion applies to levels"),
+                          (["--erosion-mode", "wear", "--world"],
+                           "--erosion-mode applies to levels")):
         assert main(["map", *args, "-o", str(tmp_path / "x.png")]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1

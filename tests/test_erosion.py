@@ -6,7 +6,7 @@ import pytest
 from procgen import generate_level
 from procgen._kernels import erosion as _ek
 from procgen._kernels import rivers as _rk
-from procgen.erosion import MIN_LAND, ErosionConfig, erode
+from procgen.erosion import MIN_LAND, ErosionConfig, ErosionMode, erode
 from procgen.hydrology import fill_depressions, flow_accumulation, flow_directions
 from procgen.level import LevelConfig
 from procgen.terrain import heightmap, preset
@@ -36,6 +36,29 @@ def test_step_matches_its_naive_twin(seed, channel_area):
                           k_dt, channel_area)
     slow = naive.naive_stream_power_step(h, directions, floor, k_dt, channel_area)
     np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("channel_area", [1.0, 6.0])
+def test_uplift_step_matches_its_naive_twin(seed, channel_area):
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(3, 14)), int(rng.integers(3, 14)))
+    h = (rng.random(shape) * 40 - 5).astype(np.float32)
+    h[rng.random(shape) < 0.05] = np.nan
+    sea, directions = _routed(h)
+    floor = np.where(sea, h, np.minimum(h, 1.0)).astype(np.float32)
+    rise = (rng.random(shape) * 3).astype(np.float32)
+    k_dt = float(rng.uniform(0.1, 5.0))
+    fast = h.copy()
+    _ek.uplift_step(fast, directions, rise, floor, k_dt, channel_area)
+    slow = naive.naive_uplift_step(h, directions, rise, floor, k_dt, channel_area)
+    np.testing.assert_array_equal(fast, slow)
+    # every routed cell ends strictly above its receiver: the next surface has no pits
+    rows, cols = np.nonzero(directions >= 0)
+    k = directions[rows, cols]
+    step = np.array(naive._D8)[k]
+    below = fast[rows + step[:, 0], cols + step[:, 1]]
+    assert (fast[rows, cols] > below).all()
 
 
 def _terrain(name="highlands", side=96):
@@ -90,19 +113,69 @@ def test_erosion_lengthens_the_river_network():
     assert total_km(ErosionConfig(steps=2)) > total_km(ErosionConfig())
 
 
-def test_levels_do_not_erode_unless_asked():
-    off = generate_level(seed=1, shape=64, cell_size=1000.0, preset="continent")
-    on = generate_level(seed=1, shape=64, cell_size=1000.0,
-                        config=LevelConfig.from_preset("continent",
-                                                       erosion=ErosionConfig(steps=2)))
-    assert off.config.erosion == ErosionConfig() and not ErosionConfig().enabled
-    assert on.config.erosion.steps == 2
-    assert not np.array_equal(on.height, off.height)
+def test_levels_erode_under_uplift_unless_told_not_to():
+    cfg = LevelConfig.from_preset("continent")
+    default = generate_level(seed=1, shape=64, cell_size=1000.0, config=cfg)
+    off = generate_level(seed=1, shape=64, cell_size=1000.0,
+                         config=LevelConfig.from_preset("continent", erosion=ErosionConfig()))
+    assert default.config.erosion == LevelConfig().erosion == ErosionConfig.uplifted()
+    assert not ErosionConfig().enabled
+    assert not np.array_equal(default.height, off.height)
+    land = off.height > 0
+    assert np.array_equal(default.height > 0, land)             # the coast stays put
+
+
+def _pit_cells(h):
+    """Land cells a depression fill would raise: the lakes that cut drainage short."""
+    sea = h <= 0
+    return int((fill_depressions(h, outlets=sea) > h)[~sea].sum())
+
+
+@pytest.mark.parametrize("name", ["highlands", "continent", "lowlands"])
+def test_uplift_drains_the_land_and_keeps_its_heights(name):
+    h = _terrain(name)
+    before = h.copy()
+    up = erode(h, config=ErosionConfig.uplifted())
+    assert np.array_equal(h, before)
+    sea = h <= 0
+    assert np.array_equal(up[sea], h[sea])                          # the sea and coast kept
+    assert np.array_equal(np.sort(up[~sea]), np.sort(h[~sea]))      # the same heights, moved
+    assert not np.array_equal(up, h)
+    # The noise terrain's depressions are gone: only cells whose heights tie remain in one.
+    assert _pit_cells(up) <= min(0.002 * (~sea).sum(), _pit_cells(h) / 4)
+    assert np.array_equal(erode(h, config=ErosionConfig.uplifted()), up)
+
+
+def test_uplift_follows_the_terrain_as_much_as_asked():
+    # At 1 the uplift is laid out as the heights: the high ground stays high ground.
+    h = _terrain("continent")
+    land = h > 0
+    corr = [np.corrcoef(h[land], erode(h, config=ErosionConfig.uplifted(
+        uplift_follows_terrain=share))[land])[0, 1] for share in (0.0, 0.5, 1.0)]
+    assert corr[0] + 0.1 < corr[1] < corr[2] - 0.1
+    assert corr[2] > 0.85
+
+
+def test_uplift_keeps_no_data_and_an_all_sea_map():
+    h = _terrain("continent", side=48)
+    h[5:9, 5:9] = np.nan
+    up = erode(h, config=ErosionConfig.uplifted(steps=3))
+    assert np.array_equal(np.isnan(up), np.isnan(h))
+    sea = -np.ones((8, 8), np.float32)
+    assert np.array_equal(erode(sea, config=ErosionConfig.uplifted()), sea)
+
+
+def test_channel_cells_default_to_the_mode():
+    assert ErosionConfig().channel_area == 100.0
+    assert ErosionConfig.uplifted().channel_area == 1.0
+    assert ErosionConfig.uplifted(channel_cells=30).channel_area == 30.0
+    assert ErosionConfig(mode="uplift").mode is ErosionMode.UPLIFT
 
 
 @pytest.mark.parametrize("field, value, allowed", [
     ("steps", -1, "0"), ("steps", 1.5, "integer"), ("strength", float("nan"), "strength"),
-    ("strength", -0.1, "0"), ("channel_cells", 0.5, "1"),
+    ("strength", -0.1, "0"), ("channel_cells", 0.5, "1"), ("mode", "sideways", "'uplift'"),
+    ("uplift_follows_terrain", 1.5, "1"),
 ])
 def test_bad_settings_name_the_parameter(field, value, allowed):
     with pytest.raises((ValueError, TypeError), match=field) as info:

@@ -13,8 +13,10 @@ configs read as off (``ErosionConfig(steps=0)``, the default); ``continent_erode
 level with it on. Both meandering files were written again when a reach that touches another
 began to fall back alone, the centrelines got their jitter (``CENTRE_JITTER``) and the
 meanders' phase drift rose from 1.0 to 1.6, and again when the centrelines' smoothing
-(``CENTRE_SMOOTHING``) fell from 3 moving averages over 5 cells to 3 over 3. Rewrite them
-only for a documented change:
+(``CENTRE_SMOOTHING``) fell from 3 moving averages over 5 cells to 3 over 3. When levels
+began to erode under uplift by default, these specs named their erosion as their files hold
+it (off, or ``continent_eroded``'s 2 steps of wear), so none was rewritten;
+``highlands_uplifted`` pins that default. Rewrite them only for a documented change:
 ``python tests/test_pipeline.py NAME ...``.
 """
 
@@ -33,22 +35,33 @@ from procgen.level import (FORMAT_VERSION, Level, LevelConfig, generate_level, l
 LEVELS = Path(__file__).resolve().parent / "data" / "levels"
 
 
+def _uneroded(preset, **erosion):
+    """A preset's config without erosion (as before the erosion stage)."""
+    return LevelConfig.from_preset(preset, erosion=ErosionConfig(**erosion))
+
+
 def _d8(preset):
     """A preset's config with flow rivers on their D8 cells (as before meanders)."""
-    cfg = LevelConfig.from_preset(preset)
+    cfg = _uneroded(preset)
     return replace(cfg, rivers=replace(cfg.rivers, meanders="none"))
 
 
 SPECS = {
     "continent_flow": dict(seed=2, shape=96, config=_d8("continent")),
     "archipelago_flow": dict(seed=4, shape=96, config=_d8("archipelago")),
-    "lowlands_meanders": dict(seed=6, shape=96, preset="lowlands"),
-    "islands_walker": dict(seed=12, shape=64, preset="islands", rivers="walker"),
-    "lowlands_sine": dict(seed=13, shape=(48, 64), preset="lowlands", rivers="sine"),
-    "highlands_downhill": dict(seed=14, shape=48, preset="highlands", rivers="downhill"),
+    # saved again after the erosion stage came, so its file names its channel_cells
+    "lowlands_meanders": dict(seed=6, shape=96,
+                              config=_uneroded("lowlands", channel_cells=100.0)),
+    "islands_walker": dict(seed=12, shape=64, config=_uneroded("islands"), rivers="walker"),
+    "lowlands_sine": dict(seed=13, shape=(48, 64), config=_uneroded("lowlands"),
+                          rivers="sine"),
+    "highlands_downhill": dict(seed=14, shape=48, config=_uneroded("highlands"),
+                               rivers="downhill"),
     "continent_eroded": dict(seed=7, shape=96,
-                             config=LevelConfig.from_preset("continent",
-                                                            erosion=ErosionConfig(steps=2))),
+                             config=LevelConfig.from_preset(
+                                 "continent",
+                                 erosion=ErosionConfig(steps=2, channel_cells=100.0))),
+    "highlands_uplifted": dict(seed=8, shape=96, preset="highlands"),
 }
 
 

@@ -41,3 +41,66 @@ def stream_power_step(height, directions, order, area, floor, k_dt, channel_area
         f = k_dt * np.sqrt(area[i]) / DIST[k]
         new = (np.float64(h[i]) + f * np.float64(h[i + DR[k] * nc + DC[k]])) / (1.0 + f)
         h[i] = max(new, np.float64(low[i]))
+
+
+
+
+@njit(cache=True)
+def uplift_step(height, directions, rise, floor, k_dt, channel_area):
+    """One implicit step of rock uplift against stream-power incision, in place on ``height``.
+
+    Counts the cells each cell drains (A) along ``directions``, then solves every routed
+    cell from its receiver's new height, receivers first (Braun & Willett 2013):
+    ``h_i = (h_i + u_i + F h_r) / (1 + F)``, ``F = k_dt * sqrt(A_i) / d_ir`` (0 on hillslopes,
+    where fewer than ``channel_area`` cells drain), then at least one float32 step above
+    ``h_r`` and at least ``floor``. A depression fills at once with what is worn from above
+    it, and every cell keeps a strictly lower neighbour, so the next step's steepest descent
+    meets no pit whatever the uplift's pattern. Cells with no receiver (code -1: the sea,
+    the map edge's lowest cells, no-data) neither rise nor wear: they are the base level.
+
+    height : (R, C) float32, updated in place. directions : (R, C) int8 D8 codes
+    (:func:`~procgen._kernels.hydrology.d8_directions`). rise, floor : (R, C) float32, the
+    uplift of this step and the lowest height allowed. k_dt : float, K times the step's
+    time. channel_area : float, cells.
+    """
+    nc = directions.shape[1]
+    n = height.size
+    dirs = directions.ravel()
+    h = height.ravel()
+    up = rise.ravel()
+    low = floor.ravel()
+    offset = DR * nc + DC
+    indeg = np.zeros(n, np.uint8)
+    for i in range(n):
+        if dirs[i] >= 0:
+            indeg[i + offset[dirs[i]]] += 1
+    source = indeg == 0
+    area = np.ones(n)
+    order = np.empty(n, np.int32)
+    t = 0
+    # Kahn's order walked depth-first from each source, as accumulate does
+    for i in range(n):
+        if not source[i]:
+            continue
+        j = i
+        while True:
+            order[t] = j
+            t += 1
+            k = dirs[j]
+            if k < 0:
+                break
+            r = j + offset[k]
+            area[r] += area[j]
+            indeg[r] -= 1
+            if indeg[r] > 0:
+                break
+            j = r
+    for idx in range(t - 1, -1, -1):                      # receivers before their donors
+        i = order[idx]
+        k = dirs[i]
+        if k < 0:
+            continue
+        r = i + offset[k]
+        f = k_dt * np.sqrt(area[i]) / DIST[k] if area[i] >= channel_area else 0.0
+        new = np.float32((np.float64(h[i]) + up[i] + f * np.float64(h[r])) / (1.0 + f))
+        h[i] = max(new, np.nextafter(h[r], np.float32(np.inf)), low[i])

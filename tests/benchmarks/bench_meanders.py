@@ -3,8 +3,9 @@
 Levels: ``--maps`` maps (default 24) of ``--size``² cells (512) at ``--cell-size`` m (500: a
 256 km map), seed ``i`` with preset ``PRESETS[i % 5]`` (continent, islands, archipelago,
 highlands, lowlands), each drawn with every meander source of ``--sources`` (default
-``none,curve,learned:ar``) from the same terrain (``--erosion STEPS`` erodes it first,
-:mod:`procgen.erosion`; default off, as in levels). Per source it reports:
+``none,curve,learned:ar``) from the same terrain, eroded as levels erode it by default (:mod:`procgen.erosion`: 10
+steps against rock uplift; ``--erosion STEPS`` and ``--erosion-mode`` change it as the CLI's
+options do, ``--erosion 0`` turns it off). Per source it reports:
 
 * **45°**: the fraction of river segments at an exact multiple of 45° (all segments, and those
   on dry land only: across a lake's surface a river keeps its D8 line). Target <= 5 %.
@@ -86,9 +87,17 @@ TARGETS = {"at_45_all": 0.05, "rivers_50km": 100, "c2st": 0.60, "cost": 0.30,
            "hack": (0.5, 0.65)}
 
 
-def config_for(preset: str, meanders: str, erosion_steps: int = 0) -> LevelConfig:
-    cfg = LevelConfig.from_preset(preset, erosion=ErosionConfig(steps=erosion_steps))
+def config_for(preset: str, meanders: str, erosion: ErosionConfig | None = None) -> LevelConfig:
+    """The preset's level config with these meanders and erosion (default: the levels')."""
+    cfg = LevelConfig.from_preset(preset, erosion=erosion or LevelConfig().erosion)
     return replace(cfg, rivers=replace(cfg.rivers, meanders=meanders))
+
+
+def erosion_of(steps: int | None, mode: str | None) -> ErosionConfig:
+    """The levels' default erosion with ``steps`` and ``mode`` where given."""
+    erosion = LevelConfig().erosion
+    return replace(erosion, **{k: v for k, v in (("steps", steps), ("mode", mode))
+                               if v is not None})
 
 
 def maps(n: int) -> list:
@@ -284,7 +293,8 @@ def c2st_row(paths, cell_size, real, metrics, *, repeats: int, seed: int) -> dic
 
 
 # -- cost --------------------------------------------------------------------------------------
-def cost(sources, *, size: int, cell_size: float, repeats: int, erosion: int = 0) -> dict:
+def cost(sources, *, size: int, cell_size: float, repeats: int,
+         erosion: ErosionConfig | None = None) -> dict:
     """Best-of-``repeats`` wall and CPU (process) seconds of ``generate_level`` per source,
     the sources taken in turn within each repeat (so a busy spell on a shared machine
     falls on all of them)."""
@@ -316,8 +326,10 @@ def main(argv=None) -> int:
     p.add_argument("--real", choices=("test", "all"), default="test",
                    help="real rivers of the C2ST: the test split (default) or all splits")
     p.add_argument("--no-cost", action="store_true")
-    p.add_argument("--erosion", type=int, default=0, metavar="STEPS",
-                   help="erode the terrain first (ErosionConfig(steps=STEPS); default 0, off)")
+    p.add_argument("--erosion", type=int, default=None, metavar="STEPS",
+                   help="erosion steps (default: the levels' 10; 0 turns erosion off)")
+    p.add_argument("--erosion-mode", choices=("uplift", "wear"), default=None,
+                   help="what erosion works against (default: the levels', uplift)")
     p.add_argument("--quick", action="store_true",
                    help="3 maps of 128², cost at 256², one repeat: checks that it runs")
     p.add_argument("--json", default=None)
@@ -326,10 +338,11 @@ def main(argv=None) -> int:
         a.maps, a.size, a.cost_size, a.repeats, a.c2st_repeats = 3, 128, 256, 1, 1
         a.min_km = 2.0
     sources = a.sources.split(",")
+    erosion = erosion_of(a.erosion, a.erosion_mode)
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} cpus")
     print(f"{a.maps} maps of {a.size}^2 at {a.cell_size:g} m, presets in turn; sources "
-          f"{', '.join(sources)}")
+          f"{', '.join(sources)}; erosion {erosion.steps} steps, {erosion.mode.value}")
     metrics = _torch_metrics()
     real = real_rivers(a.real) if metrics is not None else None
     figures: dict = {"args": vars(a), "sources": {}}
@@ -342,7 +355,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     for seed, preset in maps(a.maps):
         ctx = pipeline.context(seed=seed, shape=a.size, cell_size=a.cell_size)
-        base = config_for(preset, "none", a.erosion)
+        base = config_for(preset, "none", erosion)
         height = pipeline.terrain_stage(ctx, base.terrain, ctx.stream("terrain"))
         height = pipeline.erosion_stage(ctx, height, base.erosion)
         drainage = drain(height, cell_size=a.cell_size, config=base.hydrology)
@@ -350,7 +363,7 @@ def main(argv=None) -> int:
         upstream = upstream_km(drainage)
         for m in sources:
             lv = generate_level(seed=seed, shape=a.size, cell_size=a.cell_size,
-                                config=config_for(preset, m, a.erosion))
+                                config=config_for(preset, m, erosion))
             acc_rows[m] += np.array(at_45(lv))
             km = [float(arc_length(r.path)[-1]) * a.cell_size / 1000.0 for r in lv.rivers]
             c = counts[m]
@@ -406,7 +419,7 @@ def main(argv=None) -> int:
                   f"{r['matched']['max']:.3f}   [target <= 0.60]")
     if not a.no_cost:
         t = cost(sources, size=a.cost_size, cell_size=a.cell_size, repeats=a.repeats,
-                 erosion=a.erosion)
+                 erosion=erosion)
         figures["cost"] = t
         print(f"\n== cost: generate_level, {a.cost_size}^2 continent at {a.cell_size:g} m, "
               f"best of {a.repeats} (wall; CPU time of the process in brackets)")

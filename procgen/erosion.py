@@ -71,6 +71,9 @@ class ErosionMode(enum.Enum):
     UPLIFT = "uplift"
 
 
+#: Metres below its spill level from which a noise terrain's cell counts as in a depression.
+DEPRESSION_DEPTH = 0.01
+
 #: cells that must drain through a cell for a stream to cut it, per mode, where
 #: ``channel_cells`` is left unset. Under uplift every cell wears: hillslopes that rose
 #: without wearing would stand as plateaus above the valleys.
@@ -97,6 +100,11 @@ class ErosionConfig:
         Under uplift, the share of the rock uplift laid out like the noise terrain's heights,
         the rest uniform over the land, in [0, 1]. Default 0.5. At 1 the mountains stay
         where the noise put them; at 0 the drainage alone places them.
+    depressions_kept : float
+        Under uplift, the share of the noise terrain's depressions (each cell's depth below
+        its spill level) cut back into the land at the end, in [0, 1]. Default 1: lakes
+        where the noise had them, though shallower than there (see the module docstring);
+        at 0 the land drains everywhere and has no lakes.
 
     See Also
     --------
@@ -108,6 +116,7 @@ class ErosionConfig:
     channel_cells: float | None = None
     mode: ErosionMode = ErosionMode.WEAR
     uplift_follows_terrain: float = 0.5
+    depressions_kept: float = 1.0
 
     def __post_init__(self):
         check_int("steps", self.steps, lo=0, hi=100)
@@ -116,6 +125,7 @@ class ErosionConfig:
             check_float("channel_cells", self.channel_cells, lo=1.0, hi=1e12)
         object.__setattr__(self, "mode", check_enum("mode", self.mode, ErosionMode))
         check_float("uplift_follows_terrain", self.uplift_follows_terrain, lo=0.0, hi=1.0)
+        check_float("depressions_kept", self.depressions_kept, lo=0.0, hi=1.0)
 
     @classmethod
     def uplifted(cls, **changes) -> "ErosionConfig":
@@ -198,7 +208,7 @@ def _uplift(h, sea, floor, k_dt, config):
     rise = rise.astype(np.float32)
     # Only the first step routes water over the depressions filled: each step leaves every
     # routed cell above its receiver, so the next surface has no pits.
-    surface = fill_depressions(h, outlets=sea)
+    filled = surface = fill_depressions(h, outlets=sea)
     for _ in range(config.steps):
         _ek.uplift_step(h, flow_directions(surface, outlets=sea), rise, floor, k_dt,
                         config.channel_area)
@@ -213,4 +223,9 @@ def _uplift(h, sea, floor, k_dt, config):
     ranked = np.empty_like(worn)
     ranked[(np.sort(keys) & np.uint64(0xFFFFFFFF)).astype(np.int64)] = np.sort(initial[land])
     h[land] = ranked
+    if config.depressions_kept > 0:
+        # The fill also nudges flats up by float32 steps: those are not depressions.
+        depth = filled[land] - initial[land]
+        depth[depth < DEPRESSION_DEPTH] = 0.0
+        h[land] = np.maximum(ranked - np.float32(config.depressions_kept) * depth, floor[land])
     return h

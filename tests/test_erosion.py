@@ -135,7 +135,8 @@ def _pit_cells(h):
 def test_uplift_drains_the_land_and_keeps_its_heights(name):
     h = _terrain(name)
     before = h.copy()
-    up = erode(h, config=ErosionConfig.uplifted())
+    drained = ErosionConfig.uplifted(depressions_kept=0.0)
+    up = erode(h, config=drained)
     assert np.array_equal(h, before)
     sea = h <= 0
     assert np.array_equal(up[sea], h[sea])                          # the sea and coast kept
@@ -143,7 +144,22 @@ def test_uplift_drains_the_land_and_keeps_its_heights(name):
     assert not np.array_equal(up, h)
     # The noise terrain's depressions are gone: only cells whose heights tie remain in one.
     assert _pit_cells(up) <= min(0.002 * (~sea).sum(), _pit_cells(h) / 4)
-    assert np.array_equal(erode(h, config=ErosionConfig.uplifted()), up)
+    assert np.array_equal(erode(h, config=drained), up)
+
+
+def test_uplift_keeps_lakes_where_the_noise_had_its_depressions():
+    h = _terrain("highlands")
+    land = h > 0
+    drained = erode(h, config=ErosionConfig.uplifted(depressions_kept=0.0))
+    half = erode(h, config=ErosionConfig.uplifted(depressions_kept=0.5))
+    lakes = erode(h, config=ErosionConfig.uplifted())
+    deep = (fill_depressions(h, outlets=~land) - h >= 0.01) & land
+    # only the depressions' cells are lowered, the more the more is kept
+    assert np.array_equal(lakes[~deep], drained[~deep])
+    assert (lakes[deep] <= half[deep]).all() and (half[deep] <= drained[deep]).all()
+    assert (lakes[deep] < drained[deep]).mean() > 0.9
+    assert _pit_cells(drained) < _pit_cells(half) < _pit_cells(lakes) < _pit_cells(h)
+    assert (lakes[land] >= np.minimum(h[land], MIN_LAND)).all()     # land stays land
 
 
 def test_uplift_follows_the_terrain_as_much_as_asked():
@@ -175,7 +191,7 @@ def test_channel_cells_default_to_the_mode():
 @pytest.mark.parametrize("field, value, allowed", [
     ("steps", -1, "0"), ("steps", 1.5, "integer"), ("strength", float("nan"), "strength"),
     ("strength", -0.1, "0"), ("channel_cells", 0.5, "1"), ("mode", "sideways", "'uplift'"),
-    ("uplift_follows_terrain", 1.5, "1"),
+    ("uplift_follows_terrain", 1.5, "1"), ("depressions_kept", -0.5, "0"),
 ])
 def test_bad_settings_name_the_parameter(field, value, allowed):
     with pytest.raises((ValueError, TypeError), match=field) as info:

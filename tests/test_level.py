@@ -9,6 +9,7 @@ import pytest
 import procgen
 from procgen import Level, LevelConfig, River, generate_level
 from procgen.level import FORMAT_VERSION, STAGES, stage_seed
+from procgen.erosion import erode
 from procgen.hydrology import drain
 from procgen.terrain import heightmap, preset
 
@@ -34,11 +35,13 @@ def test_same_seed_identical_arrays():
 
 
 def test_terrain_uses_its_own_stream():
-    # Without rivers the height is exactly the terrain stage's heightmap, conditioned by the
-    # hydrology stage: later stages draw from other children of the root SeedSequence.
+    # Without rivers the height is exactly the terrain stage's heightmap, eroded (erosion
+    # draws nothing) and conditioned by the hydrology stage: later stages draw from other
+    # children of the root SeedSequence.
     lv = generate_level(seed=77, shape=40, cell_size=6000.0, preset="lowlands", rivers="none")
-    expect = heightmap(40, config=preset("lowlands"), cell_size=6000.0,
-                       seed=stage_seed(77, "terrain"))
+    expect = erode(heightmap(40, config=preset("lowlands"), cell_size=6000.0,
+                             seed=stage_seed(77, "terrain")), config=lv.config.erosion)
+    assert lv.config.erosion.enabled
     assert np.array_equal(lv.height, drain(expect, cell_size=6000.0).height)
     seeds = {stage_seed(77, s) for s in STAGES}
     assert len(seeds) == len(STAGES)

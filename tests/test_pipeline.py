@@ -131,16 +131,19 @@ def test_context_checks_once_and_converts_metres():
         pipeline.context(seed=1, shape=3, cell_size=0.0)
 
 
-def test_changing_count_leaves_the_sources_alone():
-    """Shapes and sources draw from their own streams: more shapes, same first sources."""
+def test_the_shapes_drawn_leave_the_sources_alone():
+    """Shapes and sources draw from their own streams: other shapes, the same sources. (The
+    count does move them: it sets how far apart sources must be.)"""
     cfg = LevelConfig.from_preset("islands")
-    few = generate_level(seed=12, shape=64, config=replace(
-        cfg, rivers=replace(cfg.rivers, generator="walker", count=3)))
-    many = generate_level(seed=12, shape=64, config=replace(
-        cfg, rivers=replace(cfg.rivers, generator="walker", count=12)))
-    src_few = {tuple(r.path[0]) for r in few.rivers}
-    src_many = {tuple(r.path[0]) for r in many.rivers}
-    assert src_few and len(src_few & src_many) >= 1
+    starts, lengths = {}, {}
+    for generator in ("walker", "persistent", "sine", "downhill"):
+        lv = generate_level(seed=12, shape=64, config=replace(
+            cfg, rivers=replace(cfg.rivers, generator=generator, count=6)))
+        starts[generator] = sorted(tuple(r.path[0]) for r in lv.rivers)
+        lengths[generator] = sorted(len(r.path) for r in lv.rivers)
+    assert len(starts["walker"]) == 6
+    assert all(s == starts["walker"] for s in starts.values())
+    assert len({tuple(v) for v in lengths.values()}) > 1        # the shapes did differ
 
 
 def test_level_is_a_plain_record():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from procgen import Level, River, generate_level
+from procgen.erosion import erode
 from procgen.hydrology import drain
 from procgen.level import LevelConfig, stage_seed
 from procgen.rivers import (BUILTIN_GENERATORS, RiverGenerator, RiversConfig, carve_rivers,
@@ -108,9 +109,9 @@ def test_changing_rivers_leaves_terrain_and_lakes_identical():
     a = generate_level(seed=9, shape=96, cell_size=3000.0, rivers="flow")
     b = generate_level(seed=9, shape=96, cell_size=3000.0, rivers="walker")
     assert np.array_equal(a.water, b.water) and np.array_equal(a.lakes, b.lakes)
-    terrain = heightmap(96, config=preset("continent"), cell_size=3000.0,
-                        seed=stage_seed(9, "terrain"))
-    # Away from every river's valley the heights are the conditioned terrain in both.
+    terrain = erode(heightmap(96, config=preset("continent"), cell_size=3000.0,
+                              seed=stage_seed(9, "terrain")), config=a.config.erosion)
+    # Away from every river's valley the heights are the eroded, conditioned terrain in both.
     base = drain(terrain, cell_size=3000.0).height
     far = np.ones(a.shape, bool)
     for lv in (a, b):

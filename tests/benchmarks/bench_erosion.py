@@ -28,13 +28,22 @@ changes every cell upstream of it: 100 % at 256², 99.9 % at 1024²). On
 depressions and flats the two differ by design: procgen's pits fill with what is worn above
 them, fastscapelib's do not erode, and the two break ties on the filled flats differently.
 
-Then the stage's share of ``generate_level`` on a ``--level-size``² continent (erosion of
-``--steps`` and ``--strength`` against none, the default; best of ``--repeats``).
+Uplift (the levels' default, ``ErosionConfig.uplifted()``: ``--uplift-steps`` steps at
+strength 100): procgen's ``erode`` against fastscapelib's usual landscape-evolution loop on
+the same terrain, per step the same uplift added to every land cell, then routes, area and
+``SPLEroder``. The two do not give the same heights: procgen fills a depression at once
+(fastscapelib's pits do not erode), routes later steps without a sink resolver (its steps
+leave no pits), and hands the noise terrain's heights back by rank at the end; the timing
+compares the same number of uplift-and-erosion steps of the same size.
 
-Run: ``python tests/benchmarks/bench_erosion.py [--size 1024] [--steps 2] [--repeats 5]
-[--no-cold]``. CI only checks that it runs (``tests/test_benchmarks.py``); it does not time
-it. fastscapelib is in the ``dev`` extra; without it the script says so and times procgen
-alone (``--require-peers`` makes that an error).
+Then the stage's share of ``generate_level`` on a ``--level-size``² continent: erosion of
+``--steps`` and ``--strength`` (wear) and the levels' default (uplift), each against none;
+best of ``--repeats``.
+
+Run: ``python tests/benchmarks/bench_erosion.py [--size 1024] [--steps 2] [--uplift-steps 10]
+[--repeats 5] [--no-cold]``. CI only checks that it runs (``tests/test_benchmarks.py``); it
+does not time it. fastscapelib is in the ``dev`` extra; without it the script says so and
+times procgen alone (``--require-peers`` makes that an error).
 """
 
 from __future__ import annotations
@@ -100,6 +109,33 @@ def run_fastscapelib(h, steps, strength):
     return z
 
 
+def run_procgen_uplift(h, steps):
+    from procgen.erosion import ErosionConfig, erode
+    return erode(h, config=ErosionConfig.uplifted(steps=steps)).astype(np.float64)
+
+
+def run_fastscapelib_uplift(h, steps):
+    """fastscapelib's loop for what ``ErosionConfig.uplifted(steps=steps)`` does: the same
+    rise per step (half uniform, half as the heights) on land, routes, area, erosion."""
+    import fastscapelib as fs
+    from procgen.erosion import ErosionConfig
+    cfg = ErosionConfig.uplifted(steps=steps)
+    grid = fs.RasterGrid(list(h.shape), [1.0, 1.0], fs.NodeStatus.FIXED_VALUE)
+    graph = fs.FlowGraph(grid, [fs.SingleFlowRouter(), fs.PFloodSinkResolver()])
+    eroder = fs.SPLEroder(graph, k_coef=cfg.strength / steps, area_exp=0.5, slope_exp=1.0)
+    land = h > 0
+    top = h[land].max()
+    share = cfg.uplift_follows_terrain
+    rise = np.where(land, (1.0 - share) * top + share * h, 0.0) / steps
+    z = h.copy()
+    for _ in range(steps):
+        z = z + rise
+        graph.update_routes(z)
+        area = graph.accumulate(1.0)
+        z = z - eroder.erode(z, area, 1.0)
+    return z
+
+
 def best(run, repeats):
     times = []
     out = None
@@ -131,18 +167,18 @@ def cold_start(size, steps, strength):
 
 
 def level_share(size, steps, strength, repeats):
+    """Best seconds of ``generate_level`` with no erosion, with wear and with the default."""
     from procgen import generate_level
     from procgen.erosion import ErosionConfig
     from procgen.level import LevelConfig
-    on = LevelConfig.from_preset("continent", erosion=ErosionConfig(steps=steps,
-                                                                    strength=strength))
-    off = LevelConfig.from_preset("continent")
-    generate_level(seed=0, shape=size, cell_size=500.0, config=on)            # compile
-    t_on, _ = best(lambda: generate_level(seed=0, shape=size, cell_size=500.0, config=on),
-                   repeats)
-    t_off, _ = best(lambda: generate_level(seed=0, shape=size, cell_size=500.0, config=off),
-                    repeats)
-    return t_on, t_off
+    configs = {name: LevelConfig.from_preset("continent", erosion=erosion) for name, erosion in
+               (("none", ErosionConfig()),
+                ("wear", ErosionConfig(steps=steps, strength=strength)),
+                ("uplift", LevelConfig().erosion))}
+    for cfg in configs.values():
+        generate_level(seed=0, shape=size, cell_size=500.0, config=cfg)       # compile
+    return {name: best(lambda: generate_level(seed=0, shape=size, cell_size=500.0, config=cfg),
+                       repeats)[0] for name, cfg in configs.items()}
 
 
 def main(argv=None) -> int:
@@ -151,6 +187,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--strength", type=float, default=8.0)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--uplift-steps", type=int, default=10)
     p.add_argument("--level-size", type=int, default=1024)
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start child processes")
     p.add_argument("--require-peers", action="store_true",
@@ -189,12 +226,21 @@ def main(argv=None) -> int:
         if agree < 0.995:
             print("AGREEMENT FAILED: under 99.5 % of cells agree")
             status = 1
+    run_procgen_uplift(h, a.uplift_steps)                                     # compile
+    t_up, _ = best(lambda: run_procgen_uplift(h, a.uplift_steps), a.repeats)
+    print(f"procgen erode under uplift, {a.uplift_steps} steps: {t_up * 1000:.1f} ms warm "
+          f"({t_up / a.uplift_steps * 1000:.1f} ms a step)")
+    if peer is not None:
+        t_peer, _ = best(lambda: run_fastscapelib_uplift(h, a.uplift_steps), a.repeats)
+        print(f"fastscapelib {peer}, the same uplift and steps: {t_peer * 1000:.1f} ms warm; "
+              f"procgen is {t_peer / t_up:.2f}x as fast")
     if not a.no_cold:
         for label, (imp, first) in cold_start(a.size, a.steps, a.strength).items():
             print(f"cold start, {label}: import + terrain {imp:.2f} s, first erode {first:.2f} s")
-    t_on, t_off = level_share(a.level_size, a.steps, a.strength, a.repeats)
-    print(f"generate_level {a.level_size}² continent: {t_on:.3f} s with erosion, {t_off:.3f} s "
-          f"without (+{(t_on / t_off - 1) * 100:.0f} %)")
+    t = level_share(a.level_size, a.steps, a.strength, a.repeats)
+    print(f"generate_level {a.level_size}² continent: {t['none']:.3f} s without erosion; "
+          f"{t['wear']:.3f} s with {a.steps} steps of wear (+{t['wear'] / t['none'] - 1:.0%}); "
+          f"{t['uplift']:.3f} s with the default uplift (+{t['uplift'] / t['none'] - 1:.0%})")
     return status
 
 

@@ -8,8 +8,8 @@ bit-identical. A :class:`Level` is a plain record of what the stages made.
 Seeds across versions: the terrain and hydrology of a seed are what they were in the first
 version of the file format. Rivers of shape generators (``'walker'``, ``'persistent'``,
 ``'sine'``, ``'downhill'``, learned ones) changed once, when the rivers stream was split
-into a ``shapes`` and a ``sources`` stream (so that ``count`` no longer moves the sources).
-Flow rivers changed once, when they began to run on through lakes instead of ending at them
+into a ``shapes`` and a ``sources`` stream (so that the shapes drawn no longer move the
+sources). Flow rivers changed once, when they began to run on through lakes instead of ending at them
 (the river that enters a lake carries on from its outlet; carving leaves the lake's surface
 alone), so levels whose flow rivers meet a lake changed there (and their carving and biomes
 with them), and again when they began to meander by default (``RiversConfig.meanders``;

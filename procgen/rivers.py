@@ -9,7 +9,8 @@ Every river source implements one small protocol, :class:`RiverGenerator`::
 ``drainage`` is the hydrology stage's :class:`~procgen.hydrology.Drainage`; ``rng`` is the
 rivers stage's ``'shapes'`` stream (a ``numpy.random.Generator``); ``sources``, when the
 generator takes it, is its ``'sources'`` stream, which picks where rivers start, so that
-the number or kind of shapes drawn never moves the sources (see :mod:`procgen.pipeline`);
+the kind of shapes drawn never moves the sources (their number does: it sets how far apart
+sources must be; see :mod:`procgen.pipeline`);
 ``config`` is the :class:`RiversConfig`. The
 Level then carves every river into the terrain (:func:`carve_rivers`), whoever made it, so
 that **heights never rise from source to mouth**, and each river ends in the sea, a lake, the

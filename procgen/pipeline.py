@@ -159,7 +159,7 @@ def terrain_stage(ctx: Context, config: _terrain.TerrainConfig,
 def erosion_stage(ctx: Context, height: np.ndarray, config: ErosionConfig,
                   stream=None) -> np.ndarray:
     """The terrain worn by stream-power erosion (:mod:`procgen.erosion`; draws nothing), or
-    the terrain itself where erosion is off (the default)."""
+    the terrain itself where erosion is off (levels erode under uplift by default)."""
     return erode(height, config=config) if config.enabled else height
 
 

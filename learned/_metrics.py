@@ -22,95 +22,14 @@ import numpy as np
 from ._torch import torch
 from torch import nn
 
-from procgen import paths as _paths
-
+from ._features import (ALWAYS_LEFT, STATS, features, path_stats, realised_sinuosity,
+                        river_features)
 from ._rivers import turns_to_canonical
 
 __all__ = ["path_stats", "features", "river_features", "wasserstein1", "mmd2", "StumpBoost",
            "BoostedTrees", "cnn_c2st", "c2st", "c2st_test", "C2STResult", "VIEWS",
            "stratified_folds", "bootstrap_interval", "nearest_distances", "memorisation_ratio",
            "realised_sinuosity", "STATS"]
-
-#: The per-river statistics compared by Wasserstein distance.
-STATS = ("sinuosity", "spread", "wavelength", "autocorrelation", "self_intersection")
-
-
-def realised_sinuosity(turns) -> np.ndarray:
-    """Sinuosity of the equal-step path with these turning angles, (N,)."""
-    return np.asarray(_paths.sinuosity(_paths.angles_to_path(np.asarray(turns, np.float64))))
-
-
-def path_stats(turns) -> dict:
-    """Per-river statistics, each (N,): sinuosity, turning-angle spread (std), meander
-    wavelength (in steps, nan for straight), lag-1 heading autocorrelation, self-intersection
-    (0/1)."""
-    t = np.asarray(turns, np.float64)
-    p = _paths.angles_to_path(t)
-    return {
-        "sinuosity": np.asarray(_paths.sinuosity(p)),
-        "spread": t.std(axis=1),
-        "wavelength": np.asarray(_paths.meander_wavelength(p)),
-        "autocorrelation": _paths.heading_autocorrelation(p, 1)[:, 0],
-        "self_intersection": np.asarray(_paths.self_intersects(p), np.float64),
-    }
-
-
-def features(turns) -> np.ndarray:
-    """Path statistics for the boosted classifier, (N, F), nan replaced by -1."""
-    t = np.asarray(turns, np.float64)
-    s = path_stats(t)
-    p = _paths.angles_to_path(t)
-    ac = _paths.heading_autocorrelation(p, 5)
-    cols = [s["sinuosity"], s["spread"], s["wavelength"], s["self_intersection"],
-            np.abs(t).mean(1), np.abs(t).max(1), t.mean(1),
-            ((t - t.mean(1, keepdims=True)) ** 4).mean(1) / np.maximum(t.var(1), 1e-12) ** 2,
-            np.abs(np.diff(t, axis=1)).mean(1), (np.abs(t) < 1e-3).mean(1),
-            np.abs(np.cumsum(t, axis=1)).max(1), *ac.T]
-    f = np.stack(cols, axis=1)
-    return np.where(np.isfinite(f), f, -1.0)
-
-
-def river_features(turns) -> np.ndarray:
-    """A richer set of path statistics than :func:`features`, for the boosted-tree and k-NN
-    views of the C2ST, (N, F), nan replaced by -1.
-
-    Besides :func:`features`: the autocorrelation of the turning angles themselves (lags 1,
-    2, 3, 5, 8), quantiles of |angle|, the spread of each third of the river and of its
-    first and last five angles (ends are where smoothing and resampling leave their marks),
-    how often the angles and the heading change sign (wiggles and meanders), the share of
-    the angles' power in four frequency bands, and the drawn shape in the canonical frame
-    (lateral amplitude, mean offset, how far it runs back beyond its source or mouth).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = 0.2 * np.random.default_rng(0).standard_normal((5, 30))
-    >>> river_features(t).shape
-    (5, 44)
-    """
-    t = np.asarray(turns, np.float64)
-    n, d = t.shape
-    base = features(t)
-    c = t - t.mean(1, keepdims=True)
-    var = np.maximum((c * c).mean(1), 1e-12)
-    acf = [(c[:, k:] * c[:, :-k]).mean(1) / var for k in (1, 2, 3, 5, 8) if k < d]
-    a = np.abs(t)
-    thirds = np.array_split(np.arange(d), 3)
-    heading = np.cumsum(t, axis=1)
-    power = np.abs(np.fft.rfft(c, axis=1)) ** 2
-    bands = np.array_split(np.arange(1, power.shape[1]), 4)
-    total = np.maximum(power[:, 1:].sum(1), 1e-12)
-    xy = turns_to_canonical(t)
-    cols = [*acf, *np.quantile(a, [0.1, 0.25, 0.5, 0.75, 0.9], axis=1),
-            *[t[:, i].std(1) for i in thirds], a[:, :5].mean(1), a[:, -5:].mean(1),
-            (np.diff(np.sign(t), axis=1) != 0).mean(1),
-            (np.diff(np.sign(heading), axis=1) != 0).mean(1),
-            heading.max(1) - heading.min(1), np.abs(np.diff(t, 2, axis=1)).mean(1),
-            *[power[:, b].sum(1) / total for b in bands if len(b)],
-            np.abs(xy[..., 1]).max(1), xy[..., 1].mean(1), np.abs(xy[..., 1]).mean(1),
-            -np.minimum(xy[..., 0].min(1), 0.0), np.maximum(xy[..., 0].max(1) - 1.0, 0.0)]
-    f = np.concatenate([base, np.stack(cols, axis=1)], axis=1)
-    return np.where(np.isfinite(f), f, -1.0)
 
 
 def wasserstein1(a, b, *, n_quantiles: int = 1000) -> float:
@@ -297,8 +216,13 @@ class BoostedTrees(_BinnedBoost):
         out[~go] = BoostedTrees._apply(right, b[~go])
         return out
 
-    def fit(self, x, y):
+    def fit(self, x, y, *, offset=None):
+        """Fit to rows ``x`` (N, F) and labels ``y`` (N,) in {0, 1}. ``offset`` (N,), if
+        given, is added to every row's decision value throughout, so the trees learn a
+        correction to another model's logit (which :meth:`decision_function` leaves out)."""
         x, y, b, f = self._start(x, y)
+        if offset is not None:
+            f = f + np.asarray(offset, np.float64)
         flat = b + self.n_bins * np.arange(x.shape[1])                # (N, F) distinct per F
         self.trees = []
         rows = np.arange(len(y))
@@ -310,6 +234,55 @@ class BoostedTrees(_BinnedBoost):
             self.trees.append(tree)
             f += self.lr * self._apply(tree, b)
         return self
+
+    def to_arrays(self, rounds: int | None = None) -> tuple:
+        """The fitted trees as arrays for :func:`learned._features.tree_logit`:
+        ``(feature, threshold, leaf)``, (rounds, 2**d - 1), (rounds, 2**d - 1) and
+        (rounds, 2**d) for d = ``max_depth``, float32 but for the thresholds (float64: the
+        bins' edges exactly, so the arrays decide as the trees do). The shrinkage is in the
+        leaves and the start (the labels' log odds) in the first tree's. A split on bin k
+        becomes ``x < edge k``. Trees that stopped early are completed (thresholds at
+        :data:`~learned._features.ALWAYS_LEFT`, the leaf repeated), and missing rounds
+        (boosting that ended early) are trees of zeros. ``rounds`` defaults to
+        ``n_rounds``.
+
+        >>> import numpy as np
+        >>> from learned._features import tree_logit
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.standard_normal((300, 3))
+        >>> clf = BoostedTrees(20).fit(x, (x[:, 0] > 0.3).astype(float))
+        >>> bool(np.allclose(tree_logit(x, *clf.to_arrays()), clf.decision_function(x),
+        ...                  atol=1e-5))
+        True
+        """
+        d, rounds = self.max_depth, self.n_rounds if rounds is None else rounds
+        if len(self.trees) > rounds:
+            raise ValueError(f"rounds must be >= the {len(self.trees)} trees fitted, "
+                             f"got {rounds}")
+        feature = np.zeros((rounds, 2 ** d - 1), np.float32)
+        threshold = np.full((rounds, 2 ** d - 1), ALWAYS_LEFT)
+        leaf = np.zeros((rounds, 2 ** d), np.float32)
+
+        def fill(t, node, i, level):
+            if level == d:
+                leaf[t, i - (2 ** d - 1)] = self.lr * node[1]
+                return
+            if node[0] is None:                  # a leaf above the last level: always left
+                fill(t, node, 2 * i + 1, level + 1)
+                fill(t, node, 2 * i + 2, level + 1)
+                return
+            j, k, left, right = node
+            edges = self.edges[j]
+            feature[t, i] = j
+            threshold[t, i] = edges[k] if k < len(edges) else ALWAYS_LEFT
+            fill(t, left, 2 * i + 1, level + 1)
+            fill(t, right, 2 * i + 2, level + 1)
+
+        for t, tree in enumerate(self.trees):
+            fill(t, tree, 0, 0)
+        if rounds:
+            leaf[0] += np.float32(self.base)
+        return feature, threshold, leaf
 
 
 def stratified_folds(labels, k: int, *, rng=0) -> list:

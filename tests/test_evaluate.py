@@ -136,6 +136,38 @@ def test_boosted_trees_see_what_stumps_cannot():
     assert (deep == y[te]).mean() > 0.9 and (flat == y[te]).mean() < 0.65
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_boosted_trees_as_arrays_decide_as_the_trees_do(depth):
+    """``to_arrays`` + ``tree_logit`` (what the runtime evaluates) against the trees' own
+    recursive walk, on features with ties at bin edges and trees that stop above their
+    depth (a feature that splits nothing)."""
+    from learned._features import tree_logit
+
+    rng = np.random.default_rng(depth)
+    x = np.column_stack([rng.standard_normal(600), rng.integers(0, 4, 600) / 62.0,
+                         np.zeros(600)])
+    y = ((x[:, 0] > 0.2) ^ (x[:, 1] > 0.03)).astype(float)
+    clf = M.BoostedTrees(30, max_depth=depth, min_leaf=40).fit(x, y)
+    arrays = clf.to_arrays(rounds=40)                  # ten rounds of zeros at the end
+    assert [a.shape for a in arrays] == [(40, 2 ** depth - 1)] * 2 + [(40, 2 ** depth)]
+    assert np.abs(tree_logit(x, *arrays) - clf.decision_function(x)).max() < 1e-5
+    with pytest.raises(ValueError, match="rounds must be >= the 30 trees"):
+        clf.to_arrays(rounds=29)
+
+
+def test_boosted_trees_fitted_from_an_offset_learn_its_correction():
+    """From another model's logit the trees learn only what it misses: where the offset is
+    already the true log odds, they stay near zero; where it is zero, they learn it."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4000, 2))
+    true = 2.0 * x[:, 0]
+    y = (rng.random(4000) < 1 / (1 + np.exp(-true))).astype(float)
+    corrected = M.BoostedTrees(100, max_depth=2).fit(x, y, offset=true)
+    plain = M.BoostedTrees(100, max_depth=2).fit(x, y, offset=np.zeros(4000))
+    assert np.abs(corrected.decision_function(x)).mean() < 0.3
+    assert np.corrcoef(plain.decision_function(x), true)[0, 1] > 0.9
+
+
 # -- memorisation -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def train_test():

@@ -84,6 +84,10 @@ def test_bad_resampling_settings_are_refused_by_name(name, data):
         make(name, data, resample=2, ratio_epochs=0)
     with pytest.raises(ValueError, match="ratio_lr must be > 0.*got 0"):
         make(name, data, resample=2, ratio_lr=0.0)
+    with pytest.raises(ValueError, match="ratio_trees must be >= 0.*got -1"):
+        make(name, data, resample=2, ratio_trees=-1)
+    with pytest.raises(ValueError, match="ratio_tree_depth must be in 1..6.*got 0"):
+        make(name, data, resample=2, ratio_trees=3, ratio_tree_depth=0)
 
 
 @pytest.mark.parametrize("lr", [1e-3, 3e-4])
@@ -107,15 +111,18 @@ def test_without_resampling_a_model_has_no_ratio(data):
     assert not any(k.startswith("ratio") for k in model.state_dict())
 
 
+@pytest.mark.parametrize("trees", [0, 6])
 @pytest.mark.parametrize("name", FAMILIES)
-def test_the_runtime_resamples_as_torch_does(name, data):
+def test_the_runtime_resamples_as_torch_does(name, data, trees):
     import numpy as np
 
     from learned.export import to_runtime
 
     x, y = data
-    model = make(name, data, resample=4, ratio_epochs=4)
+    model = make(name, data, resample=4, ratio_epochs=4, ratio_trees=trees,
+                 ratio_tree_depth=3)
     model.after_training(x, y)
+    assert bool(model.ratio_trees.leaf.any()) if trees else not hasattr(model, "ratio_trees")
     model.eval()
     rt = to_runtime(model)
     assert rt.resample == 4
@@ -173,13 +180,13 @@ def test_a_mirroring_family_fits_its_ratio_on_rivers_and_their_mirror_images(dat
     x, y = data
     model = make("gan", data, resample=2, ratio_epochs=1, mirror=mirror)
     seen = []
-    logit = model.ratio_logit
+    logit = model._network_logit
 
     def spy(rivers, cond):
         seen.append(rivers.detach().clone())
         return logit(rivers, cond)
 
-    model.ratio_logit = spy
+    model._network_logit = spy
     model.after_training(x, y)
     rows = {tuple(r.tolist()) for batch in seen for r in batch}
     real = {tuple(r.tolist()) for r in x}
@@ -189,3 +196,36 @@ def test_a_mirroring_family_fits_its_ratio_on_rivers_and_their_mirror_images(dat
         assert mirrored <= rows
     else:
         assert not mirrored & rows
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_the_trees_correct_the_network_and_are_seeded(name, data):
+    """Trees fitted from the network's logit lower the logistic loss of the fit's own
+    rivers against fresh samples below the network's alone; and they are part of the
+    logit that picks candidates."""
+    import torch.nn.functional as F
+
+    x, y = data
+    fits = []
+    for _ in range(2):
+        model = make(name, data, resample=3, ratio_epochs=3, ratio_trees=20)
+        model.after_training(x, y)
+        fits.append(model.state_dict())
+    assert all(torch.equal(fits[0][k], fits[1][k]) for k in fits[0])
+    assert fits[0]["ratio_trees.threshold"].dtype == torch.float64
+    with torch.no_grad():
+        real, cond = x, y
+        if getattr(model.config, "mirror", False):           # as the fit sees them
+            real, cond = torch.cat([x, -x]), torch.cat([y, y])
+        g = torch.Generator().manual_seed(3)       # the draws the trees were fitted on
+        fake = match_sinuosity(model._draw(len(cond), cond, g, 1.0), cond)
+
+        def loss(logit_of):
+            both = torch.cat([logit_of(real, cond), logit_of(fake, cond)]).double()
+            labels = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))]).double()
+            return F.binary_cross_entropy_with_logits(both, labels)
+
+        network, both = loss(model._network_logit), loss(model.ratio_logit)
+    assert both < network - 0.05
+    assert torch.allclose(model.ratio_logit(x, y) - model._network_logit(x, y),
+                          model.ratio_trees(x, y), atol=1e-6)

@@ -260,6 +260,9 @@ class FlowModel(Resampling, RiverModel):
         resample: int = 0
         ratio_epochs: int = 40      # epochs of the density-ratio classifier's fit
         ratio_lr: float = 1e-3      # its Adam learning rate
+        #: rounds of boosted trees on path statistics added to its logit (0 = none)
+        ratio_trees: int = 0
+        ratio_tree_depth: int = 2   # their depth
         ratio_channels: int = 32    # its convolution channels (x2 after the first stride)
         ratio_hidden: int = 256     # its head's width
 

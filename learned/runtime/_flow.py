@@ -98,7 +98,7 @@ class FlowRuntime(RuntimeResampling, RuntimeModel):
                             q + "conv1.weight": (hid, ker * hid), q + "conv1.bias": (hid,),
                             q + "conv2.weight": (hid, hid), q + "conv2.bias": (hid,)})
         if c.get("resample", 0):
-            out.update(ratio_shapes(channels=c["ratio_channels"], hidden=c["ratio_hidden"],
+            out.update(ratio_shapes(c, channels=c["ratio_channels"], hidden=c["ratio_hidden"],
                                     y_dim=y_dim))
         return out
 

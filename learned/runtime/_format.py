@@ -30,12 +30,13 @@ from ._model import RuntimeFileError
 FORMAT = 1
 #: Arrays every family has besides its own weights: the data statistics.
 COMMON = {"x_scale": (), "y_bank": (None, 2), "y_mean": (2,), "y_std": (2,)}
-_DTYPES = {"y_mean": "float64", "y_std": "float64"}
+_DTYPES = {"y_mean": "float64", "y_std": "float64", "ratio_trees.threshold": "float64"}
 
 
 def dtype_of(key: str) -> str:
     """The dtype an array is stored in: float64 for the condition statistics (as
-    ``learned.data`` encodes y in float64), float32 for everything else."""
+    ``learned.data`` encodes y in float64) and the density-ratio trees' thresholds (the
+    edges of bins of float64 path statistics), float32 for everything else."""
     return _DTYPES.get(key, "float32")
 
 

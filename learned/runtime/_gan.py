@@ -48,7 +48,8 @@ class GANRuntime(RuntimeResampling, RuntimeModel):
             out.update({p + "0.weight": (ch, ch + c["y_dim"], 5), p + "0.bias": (ch,),
                         p + "2.weight": (ch, ch, 5), p + "2.bias": (ch,)})
         if c.get("resample", 0):
-            out.update(ratio_shapes(channels=c["critic_channels"], hidden=hid, y_dim=c["y_dim"]))
+            out.update(ratio_shapes(c, channels=c["critic_channels"], hidden=hid,
+                                    y_dim=c["y_dim"]))
         return out
 
     def _build(self, arrays):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._features import river_features, tree_logit
 from ._model import _noise
 from ._nn import conv, conv_weight, linear
 
@@ -26,8 +27,9 @@ def path_channels(x):
     return np.concatenate([step, px[:, :, None], py[:, :, None]], axis=2).astype(F32), length
 
 
-def ratio_shapes(*, channels: int, hidden: int, y_dim: int) -> dict:
-    """The arrays of the classifier (``ratio.*``) and its ``ratio_fitted`` flag."""
+def ratio_shapes(config: dict, *, channels: int, hidden: int, y_dim: int) -> dict:
+    """The arrays of the classifier (``ratio.*``), its trees (``ratio_trees.*``, where the
+    card's ``config`` has ``ratio_trees``) and its ``ratio_fitted`` flag."""
     cc, n_feat = channels, 4 * channels + 3
     out = {}
     for i, (o, n_in) in enumerate([(cc, 5), (cc, cc), (2 * cc, cc), (2 * cc, 2 * cc),
@@ -37,6 +39,12 @@ def ratio_shapes(*, channels: int, hidden: int, y_dim: int) -> dict:
                 "ratio.head.2.weight": (1, hidden), "ratio.head.2.bias": (1,),
                 "ratio.embed.weight": (n_feat, y_dim), "ratio.embed.bias": (n_feat,),
                 "ratio_fitted": ()})
+    rounds = int(config.get("ratio_trees", 0))
+    if rounds:
+        inner = 2 ** int(config.get("ratio_tree_depth", 2)) - 1
+        out.update({"ratio_trees.feature": (rounds, inner),
+                    "ratio_trees.threshold": (rounds, inner),
+                    "ratio_trees.leaf": (rounds, inner + 1)})
     return out
 
 
@@ -62,6 +70,10 @@ class RuntimeResampling:
         self.ratio_head = [(np.ascontiguousarray(r(f"head.{i}.weight").T), r(f"head.{i}.bias"))
                            for i in (0, 2)]
         self.ratio_embed = (np.ascontiguousarray(r("embed.weight").T), r("embed.bias"))
+        self.ratio_trees = None
+        if int(self.config.get("ratio_trees", 0)):
+            self.ratio_trees = tuple(np.asarray(arrays["ratio_trees." + k])
+                                     for k in ("feature", "threshold", "leaf"))
 
     def _with_candidates(self, shapes: dict) -> dict:
         """``noise_shapes`` of plain draws -> those of K candidates per river: each array
@@ -90,7 +102,11 @@ class RuntimeResampling:
                                (u[:, 1:] * u[:, :-1]).mean(1)[:, None]], axis=1)
         t = linear(feat, *self.ratio_head[0])
         t = linear(np.where(t > 0, t, F32(0.2) * t), *self.ratio_head[1])
-        return t[:, 0] + (linear(y.astype(F32), *self.ratio_embed) * feat).sum(1)
+        logit = t[:, 0] + (linear(y.astype(F32), *self.ratio_embed) * feat).sum(1)
+        if self.ratio_trees is None:
+            return logit
+        rows = np.concatenate([river_features(x), np.asarray(y, np.float64)], axis=1)
+        return logit + tree_logit(rows, *self.ratio_trees)
 
     def _resampled(self, x, yk, noise):
         """One of the K candidates ``x`` (n K, D) radians (river i's are rows i K .. i K +

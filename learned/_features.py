@@ -15,7 +15,7 @@ from procgen import paths as _paths
 from ._rivers import turns_to_canonical
 
 __all__ = ["STATS", "realised_sinuosity", "path_stats", "features", "river_features",
-           "tree_logit", "ALWAYS_LEFT"]
+           "ratio_rows", "tree_logit", "ALWAYS_LEFT"]
 
 #: The threshold of a node that sends every row left (every feature is finite: nan and
 #: inf are -1), finite so that weights files hold only finite values.
@@ -103,13 +103,25 @@ def river_features(turns) -> np.ndarray:
     return np.where(np.isfinite(f), f, -1.0)
 
 
+def ratio_rows(turns, y) -> np.ndarray:
+    """What the density-ratio trees of importance resampling score
+    (``learned.models._resample.TreeRatio``): :func:`river_features` of ``turns`` (B, D)
+    radians, then the encoded conditions ``y`` (B, 2); float64 (B, 46).
+
+    >>> import numpy as np
+    >>> ratio_rows(np.zeros((3, 10)), np.ones((3, 2))).shape
+    (3, 46)
+    """
+    return np.concatenate([river_features(turns), np.asarray(y, np.float64)], axis=1)
+
+
 def tree_logit(x, feature, threshold, leaf) -> np.ndarray:
     """The summed leaf values of complete binary trees of depth d on rows ``x`` (N, F).
 
     Tree t's internal nodes, in breadth-first order (node i's children are 2i + 1 and
     2i + 2), are ``feature[t]`` and ``threshold[t]`` (2**d - 1 each): a row goes left where
     ``x[feature] < threshold``. Its leaves, left to right, are ``leaf[t]`` (2**d). Trees
-    that stop early are stored complete, with thresholds of +inf (always left) and the
+    that stop early are stored complete, with thresholds of :data:`ALWAYS_LEFT` and the
     leaf's value repeated.
 
     Examples

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from .._features import ALWAYS_LEFT, river_features, tree_logit
+from .._features import ALWAYS_LEFT, ratio_rows, tree_logit
 from .._torch import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,7 +114,7 @@ class PathClassifier(nn.Module):
 class TreeRatio(nn.Module):
     """Boosted trees of depth ``depth`` as buffers (``feature``, ``threshold``, ``leaf``; the
     arrays of :meth:`learned._metrics.BoostedTrees.to_arrays`), scoring rivers on their path
-    statistics and condition. All zeros (score 0) until :meth:`Resampling.fit_ratio` sets
+    statistics and condition (:func:`learned._features.ratio_rows`). All zeros (score 0) until :meth:`Resampling.fit_ratio` sets
     them."""
 
     def __init__(self, rounds: int, depth: int):
@@ -125,15 +125,9 @@ class TreeRatio(nn.Module):
                                                      dtype=torch.float64))
         self.register_buffer("leaf", torch.zeros(rounds, leaves))
 
-    @staticmethod
-    def inputs(x, y) -> np.ndarray:
-        """The trees' rows: :func:`~learned._features.river_features` of angles ``x``
-        (B, D) radians, then the encoded condition ``y`` (B, 2), float64 (B, F + 2)."""
-        return np.concatenate([river_features(np.asarray(x, np.float64)),
-                               np.asarray(y, np.float64)], axis=1)
-
     def forward(self, x, y):
-        rows = self.inputs(x.detach().cpu().numpy(), y.detach().cpu().numpy())
+        """The trees' score of rivers ``x`` (B, D) radians for conditions ``y`` (B, 2)."""
+        rows = ratio_rows(x.detach().cpu().numpy(), y.detach().cpu().numpy())
         return torch.from_numpy(tree_logit(rows, self.feature.numpy(), self.threshold.numpy(),
                                            self.leaf.numpy())).to(x.dtype)
 
@@ -265,8 +259,8 @@ class Resampling:
         with torch.no_grad():
             offset = torch.cat([self._network_logit(turns, y),
                                 self._network_logit(fake, fake_y)]).double().numpy()
-        rows = np.concatenate([TreeRatio.inputs(turns.numpy(), y.numpy()),
-                               TreeRatio.inputs(fake.numpy(), fake_y.numpy())])
+        rows = np.concatenate([ratio_rows(turns.numpy(), y.numpy()),
+                               ratio_rows(fake.numpy(), fake_y.numpy())])
         labels = np.r_[np.ones(len(turns)), np.zeros(len(fake))]
         trees = BoostedTrees(self.config.ratio_trees, max_depth=self.config.ratio_tree_depth)
         self.ratio_trees.set(*trees.fit(rows, labels, offset=offset).to_arrays())

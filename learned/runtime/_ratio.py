@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._features import river_features, tree_logit
+from .._features import ratio_rows, tree_logit
 from ._model import _noise
 from ._nn import conv, conv_weight, linear
 
@@ -105,8 +105,7 @@ class RuntimeResampling:
         logit = t[:, 0] + (linear(y.astype(F32), *self.ratio_embed) * feat).sum(1)
         if self.ratio_trees is None:
             return logit
-        rows = np.concatenate([river_features(x), np.asarray(y, np.float64)], axis=1)
-        return logit + tree_logit(rows, *self.ratio_trees)
+        return logit + tree_logit(ratio_rows(x, y), *self.ratio_trees)
 
     def _resampled(self, x, yk, noise):
         """One of the K candidates ``x`` (n K, D) radians (river i's are rows i K .. i K +

@@ -229,3 +229,24 @@ def test_the_trees_correct_the_network_and_are_seeded(name, data):
     assert both < network - 0.05
     assert torch.allclose(model.ratio_logit(x, y) - model._network_logit(x, y),
                           model.ratio_trees(x, y), atol=1e-6)
+
+
+def test_the_runtime_refuses_trees_that_split_on_no_statistic(data):
+    """A weights file whose trees name a statistic that does not exist (or a fraction of
+    one) is refused when loaded, by the array's name, not read from the wrong column."""
+    import dataclasses
+
+    from learned import runtime
+    from learned.export import runtime_arrays
+
+    model = make("gan", data, resample=2, ratio_epochs=1, ratio_trees=3)
+    model.after_training(*data)
+    arrays = runtime_arrays(model, "gan")
+    card = {"name": "gan", "config": dataclasses.asdict(model.config)}
+    assert runtime.from_arrays(card, arrays).ratio_trees is not None
+    for bad in (46.0, -1.0, 2.5):
+        feature = arrays["ratio_trees.feature"].copy()
+        feature[1, 0] = bad
+        with pytest.raises(runtime.RuntimeFileError,
+                           match=r"'ratio_trees.feature' must hold whole numbers in 0\.\.45"):
+            runtime.from_arrays(card, {**arrays, "ratio_trees.feature": feature})

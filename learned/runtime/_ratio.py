@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._features import ratio_rows, tree_logit
-from ._model import _noise
+from ._model import RuntimeFileError, _noise
 from ._nn import conv, conv_weight, linear
 
 F32 = np.float32
@@ -72,8 +72,17 @@ class RuntimeResampling:
         self.ratio_embed = (np.ascontiguousarray(r("embed.weight").T), r("embed.bias"))
         self.ratio_trees = None
         if int(self.config.get("ratio_trees", 0)):
-            self.ratio_trees = tuple(np.asarray(arrays["ratio_trees." + k])
-                                     for k in ("feature", "threshold", "leaf"))
+            feature, threshold, leaf = (np.asarray(arrays["ratio_trees." + k])
+                                        for k in ("feature", "threshold", "leaf"))
+            # the arrays index the rows the trees score: a bad index would read another
+            # statistic (or wrap round) without a word
+            y_dim = self.ratio_embed[0].shape[0]
+            n = ratio_rows(np.zeros((1, self.n_turns)), np.zeros((1, y_dim))).shape[1]
+            if not np.all((feature >= 0) & (feature < n) & (feature == np.round(feature))):
+                raise RuntimeFileError(f"array 'ratio_trees.feature' must hold whole numbers in "
+                                       f"0..{n - 1} (statistics a tree splits on), got values "
+                                       f"from {feature.min():g} to {feature.max():g}")
+            self.ratio_trees = (feature.astype(np.int64), threshold, leaf)
 
     def _with_candidates(self, shapes: dict) -> dict:
         """``noise_shapes`` of plain draws -> those of K candidates per river: each array

@@ -145,9 +145,6 @@ class Resampling:
     ``ratio_tree_depth``; its ``__init__`` calls :meth:`_init_resampling`, and the training
     loop's ``after_training`` hook fits the ratio."""
 
-    #: fresh samples per training river (and per mirror image) the trees are fitted on
-    TREE_DRAWS = 1
-
     #: rivers whose candidates are generated and scored at once (memory, not results)
     RESAMPLE_CHUNK = 256
 
@@ -198,8 +195,8 @@ class Resampling:
         loss, the epoch with the lowest loss on a held-out tenth kept. Where the family
         mirrors its samples on a coin (its config's ``mirror``), each training river's
         mirror image joins it, on the same side of the split. Then, where the config has
-        ``ratio_trees``, the trees: on every training river (and mirror image) against
-        :attr:`TREE_DRAWS` fresh samples each, starting from the network's logit. Seeded:
+        ``ratio_trees``, the trees: on every training river (and mirror image) against one
+        fresh sample for its condition, starting from the network's logit. Seeded:
         same data, same classifier."""
         if not self.config.resample:
             return
@@ -253,14 +250,12 @@ class Resampling:
         """Fit :class:`TreeRatio` to ``turns`` against fresh ``fakes(y, generator)``,
         boosting from the network's logit (its correction, not a second estimate)."""
         from .._metrics import BoostedTrees
-        gen = torch.Generator().manual_seed(3)
-        fake = torch.cat([fakes(y, gen) for _ in range(self.TREE_DRAWS)])
-        fake_y = y.repeat(self.TREE_DRAWS, 1)
+        fake = fakes(y, torch.Generator().manual_seed(3))
         with torch.no_grad():
             offset = torch.cat([self._network_logit(turns, y),
-                                self._network_logit(fake, fake_y)]).double().numpy()
+                                self._network_logit(fake, y)]).double().numpy()
         rows = np.concatenate([ratio_rows(turns.numpy(), y.numpy()),
-                               ratio_rows(fake.numpy(), fake_y.numpy())])
+                               ratio_rows(fake.numpy(), y.numpy())])
         labels = np.r_[np.ones(len(turns)), np.zeros(len(fake))]
         trees = BoostedTrees(self.config.ratio_trees, max_depth=self.config.ratio_tree_depth)
         self.ratio_trees.set(*trees.fit(rows, labels, offset=offset).to_arrays())

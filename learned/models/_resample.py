@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from .._features import ALWAYS_LEFT, ratio_rows, tree_logit
+from .._metrics import BoostedTrees
 from .._torch import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,8 +115,8 @@ class PathClassifier(nn.Module):
 class TreeRatio(nn.Module):
     """Boosted trees of depth ``depth`` as buffers (``feature``, ``threshold``, ``leaf``; the
     arrays of :meth:`learned._metrics.BoostedTrees.to_arrays`), scoring rivers on their path
-    statistics and condition (:func:`learned._features.ratio_rows`). All zeros (score 0) until :meth:`Resampling.fit_ratio` sets
-    them."""
+    statistics and condition (:func:`learned._features.ratio_rows`). All zeros (score 0)
+    until :meth:`Resampling.fit_ratio` sets them."""
 
     def __init__(self, rounds: int, depth: int):
         super().__init__()
@@ -249,7 +250,6 @@ class Resampling:
     def _fit_trees(self, turns, y, fakes) -> None:
         """Fit :class:`TreeRatio` to ``turns`` against fresh ``fakes(y, generator)``,
         boosting from the network's logit (its correction, not a second estimate)."""
-        from .._metrics import BoostedTrees
         fake = fakes(y, torch.Generator().manual_seed(3))
         with torch.no_grad():
             offset = torch.cat([self._network_logit(turns, y),

@@ -33,11 +33,12 @@ each *reach* (the path between two of those points) in three steps:
 Sinuosity comes from the reach's slope and discharge: Leopold & Wolman (1957) found that
 channels steeper than ``S = 0.06 Q**-0.44`` (Q bankfull discharge in ft^3/s, i.e. about
 ``0.0125 Q**-0.44`` in m^3/s) braid and gentler ones meander. Here sinuosity falls with the
-ratio r of a reach's slope to that threshold, ``1.1 + (MAX_SINUOSITY - 1.1) / (1 + r**2)``:
-halfway at the threshold, towards :data:`MAX_SINUOSITY` far below it, towards 1.1 (a
-valley-confined channel) far above. What a map draws is the valley-scale planform (a cell is
-hundreds of metres), which is less sinuous than a channel: the river dataset's courses (50 km
-or more, resampled to 64 points) have a median sinuosity of 1.22 (90 % under 1.6), so
+ratio r of a reach's slope to that threshold, ``s0 + (MAX_SINUOSITY - s0) / (1 + r**2)``
+with ``s0`` :data:`MIN_SINUOSITY`: halfway at the threshold, towards :data:`MAX_SINUOSITY`
+far below it, towards ``s0`` (a steep channel confined to its valley, nearly straight at a
+map's scale) far above. What a map draws is the valley-scale planform (a cell is hundreds of
+metres), which is less sinuous than a channel: the river dataset's courses (50 km or more,
+resampled to 64 points) have a median sinuosity of 1.22 (90 % under 1.6), so
 :data:`MAX_SINUOSITY` is set where drawn rivers are hardest to tell from them. Schumm (1963)
 ties sinuosity to the channel's silt-clay content, which these maps do not model.
 
@@ -73,7 +74,8 @@ from .paths import arc_length
 from .river import River
 from .rivers import MEANDERS  # noqa: F401 - the sources this module draws, re-exported
 
-__all__ = ["MEANDERS", "SOURCES_GROUP", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS",
+__all__ = ["MEANDERS", "SOURCES_GROUP", "MAX_SINUOSITY", "MIN_SINUOSITY",
+           "MIN_WAVELENGTH_CELLS",
            "WAVELENGTH_SPREAD", "CENTRE_JITTER", "CENTRE_SMOOTHING",
            "MIN_PLUGIN_CELLS", "MIN_BEND_CELLS",
            "target_sinuosity", "sources", "source_of", "meander"]
@@ -82,6 +84,16 @@ __all__ = ["MEANDERS", "SOURCES_GROUP", "MAX_SINUOSITY", "MIN_WAVELENGTH_CELLS",
 #: 24 maps, length-matched, boosted stumps, mean of 10 draws): 1.9 gave 0.713, 1.7 0.688,
 #: 1.5 0.667, 1.45 0.654, 1.4 0.665, 1.3 0.676 (too calm).
 MAX_SINUOSITY = 1.45
+#: Sinuosity of a reach far steeper than Leopold & Wolman's threshold: confined to its valley,
+#: it runs nearly straight. Headwaters are steep, and a higher floor gave every river's first
+#: kilometres bends that real ones lack: drawn rivers' first five turns at 64 points were a
+#: third sharper than real rivers' (mean |angle| in the highlands 0.27 rad with a floor of
+#: 1.1, 0.24 with this one, 0.20 for real rivers of 50-150 km).
+#: Chosen by the C2ST of ``bench_meanders.py`` (rivers of 50 km or more, 96 maps, against
+#: all real rivers, length-matched, boosted stumps, mean of 3 draws): 1.1 gave 0.652, 1.05
+#: 0.627, 1.02 0.615 and 1.0 0.621; on the next 96 seeds (96-191) 1.1 gave 0.660 and 1.02
+#: 0.644. The benchmark's own run over seeds 0-95 went from 0.66 to 0.62.
+MIN_SINUOSITY = 1.02
 #: Shortest meander wavelength drawn, in cells: shorter ones the grid cannot show.
 MIN_WAVELENGTH_CELLS = 10.0
 #: The meander wavelength of a reach is its base wavelength times ``WAVELENGTH_SPREAD**u``,
@@ -128,18 +140,18 @@ def target_sinuosity(slope, discharge) -> np.ndarray:
 
     >>> from procgen.meanders import target_sinuosity
     >>> [round(float(s), 2) for s in target_sinuosity([0.0001, 0.002, 0.05], [100.0] * 3)]
-    [1.45, 1.24, 1.1]
+    [1.45, 1.19, 1.02]
     """
     slope = np.maximum(np.asarray(slope, np.float64), 0.0)
     q = np.maximum(np.asarray(discharge, np.float64), 1e-3)
     ratio = slope / (0.0125 * q ** -0.44)
-    return 1.1 + (MAX_SINUOSITY - 1.1) / (1.0 + ratio ** 2)
+    return MIN_SINUOSITY + (MAX_SINUOSITY - MIN_SINUOSITY) / (1.0 + ratio ** 2)
 
 
 def _sinuosity(slope: float, discharge: float) -> float:
     """:func:`target_sinuosity` of one reach, in scalar arithmetic (hundreds per level)."""
     ratio = max(slope, 0.0) / (0.0125 * max(discharge, 1e-3) ** -0.44)
-    return 1.1 + (MAX_SINUOSITY - 1.1) / (1.0 + ratio ** 2)
+    return MIN_SINUOSITY + (MAX_SINUOSITY - MIN_SINUOSITY) / (1.0 + ratio ** 2)
 
 
 def _median(values: np.ndarray) -> float:

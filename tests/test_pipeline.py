@@ -16,7 +16,9 @@ meanders' phase drift rose from 1.0 to 1.6, and again when the centrelines' smoo
 (``CENTRE_SMOOTHING``) fell from 3 moving averages over 5 cells to 3 over 3. When levels
 began to erode under uplift by default, these specs named their erosion as their files hold
 it (off, or ``continent_eroded``'s 2 steps of wear), so none was rewritten;
-``highlands_uplifted`` pins that default. Rewrite them only for a documented change:
+``highlands_uplifted`` pins that default. The three meandering files (``lowlands_meanders``,
+``continent_eroded``, ``highlands_uplifted``) were written again when the sinuosity of the
+steepest reaches fell from 1.1 to 1.02 (``MIN_SINUOSITY``). Rewrite them only for a documented change:
 ``python tests/test_pipeline.py NAME ...``.
 """
 

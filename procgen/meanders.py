@@ -75,8 +75,7 @@ from .river import River
 from .rivers import MEANDERS  # noqa: F401 - the sources this module draws, re-exported
 
 __all__ = ["MEANDERS", "SOURCES_GROUP", "MAX_SINUOSITY", "MIN_SINUOSITY",
-           "MIN_WAVELENGTH_CELLS",
-           "WAVELENGTH_SPREAD", "CENTRE_JITTER", "CENTRE_SMOOTHING",
+           "MIN_WAVELENGTH_CELLS", "WAVELENGTH_SPREAD", "CENTRE_JITTER", "CENTRE_SMOOTHING",
            "MIN_PLUGIN_CELLS", "MIN_BEND_CELLS",
            "target_sinuosity", "sources", "source_of", "meander"]
 #: Highest sinuosity a reach is given (a very gentle, large river). Chosen by the C2ST of

@@ -110,7 +110,8 @@ def test_a_reach_depends_only_on_the_seed_and_its_ends():
 
 def test_sinuosity_falls_with_slope_and_with_discharge_at_one_slope():
     s = target_sinuosity([1e-4, 1e-3, 1e-2, 1e-1], [50.0] * 4)
-    assert (np.diff(s) < 0).all() and s[0] > MAX_SINUOSITY - 0.05 and s[-1] < MIN_SINUOSITY + 0.01
+    assert (np.diff(s) < 0).all()
+    assert s[0] > MAX_SINUOSITY - 0.05 and s[-1] < MIN_SINUOSITY + 0.01
     # Leopold & Wolman: the braiding threshold slope falls as discharge grows
     assert target_sinuosity(0.003, 500.0) < target_sinuosity(0.003, 5.0)
     # halfway between the lowest and the highest at the threshold

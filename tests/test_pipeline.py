@@ -18,8 +18,8 @@ began to erode under uplift by default, these specs named their erosion as their
 it (off, or ``continent_eroded``'s 2 steps of wear), so none was rewritten;
 ``highlands_uplifted`` pins that default. The three meandering files (``lowlands_meanders``,
 ``continent_eroded``, ``highlands_uplifted``) were written again when the sinuosity of the
-steepest reaches fell from 1.1 to 1.02 (``MIN_SINUOSITY``). Rewrite them only for a documented change:
-``python tests/test_pipeline.py NAME ...``.
+steepest reaches fell from 1.1 to 1.02 (``MIN_SINUOSITY``). Rewrite them only for a
+documented change: ``python tests/test_pipeline.py NAME ...``.
 """
 
 import sys

@@ -97,6 +97,7 @@ def test_meanders_benchmark_runs_and_reports_every_target():
         assert f"== meanders={source}" in out
     for target in ("45°:", "of 2 km or more:", "crossings between rivers:",
                    "downhill/termination failures: 0", "Hack: L =", "C2ST rivers >= 2 km",
+                   "C2ST courses >= 2 km",
                    "== cost:"):
         assert target in out
     assert out.count("crossings between rivers: 0, self-intersections: 0") == 3

@@ -18,8 +18,10 @@ options do, ``--erosion 0`` turns it off). Per source it reports:
   Bank II's test split (``learned.data.load_rivers('test')``, whole courses of 50 km or
   more). Drawn paths are put in km and smoothed and resampled exactly as the dataset was
   (:func:`learned._polylines.path_turns`, i.e. ``learned._wdb.smooth_resample`` to 64
-  points). Two units: whole rivers of 50 km or more (source to mouth, as the dataset's
-  courses), and reaches of 50 km or more; each against all test rivers and against test
+  points). Three units of 50 km or more: whole rivers (source to mouth), reaches, and
+  courses, the network joined as the dataset joined WDB II's segments (:func:`courses`: at a
+  confluence the straightest arriving branch carries on, where a river carries on down the
+  branch that drains more land); each against all test rivers and against test
   rivers matched in length (for each drawn one, the real one nearest in log length, without
   replacement: a 256 km map holds no 1,000 km river, and length alone should not decide the
   test). Each figure is the mean over ``--c2st-repeats`` draws of the real sample and folds;
@@ -74,6 +76,7 @@ if ROOT not in sys.path:
 
 from numba import njit  # noqa: E402
 
+from learned._wdb import stitch  # noqa: E402 - numpy only, no torch
 from procgen import generate_level, pipeline  # noqa: E402
 from procgen._kernels.hydrology import DC, DIST, DR  # noqa: E402
 from procgen.erosion import ErosionConfig  # noqa: E402
@@ -166,9 +169,10 @@ def downhill_failures(level) -> int:
     return bad
 
 
-def reaches(level) -> list:
+def reaches(level, *, shortest: int = 2) -> list:
     """Every river cut at the network's ends (sources, mouths, junctions): the drawn
-    stretches between junctions, each an (N, 2) path in cells."""
+    stretches between junctions of at least ``shortest`` steps, each an (N, 2) path in
+    cells."""
     ends = junction_cells(level)
     out = []
     for r in level.rivers:
@@ -176,8 +180,24 @@ def reaches(level) -> list:
         cuts = [i for i in range(1, len(cells) - 1)
                 if (cells[i, 0], cells[i, 1]) in ends and np.allclose(r.path[i], cells[i])]
         bounds = [0, *cuts, len(cells) - 1]
-        out.extend(r.path[a:b + 1] for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2)
+        out.extend(r.path[a:b + 1] for a, b in zip(bounds[:-1], bounds[1:])
+                   if b - a >= shortest)
     return out
+
+
+#: How far from a confluence ``learned._wdb.stitch`` takes each branch's direction: its
+#: default 0.02 degrees, in km.
+STITCH_PROBE_KM = 0.02 * 111.195
+
+
+def courses(level, cell_size: float) -> list:
+    """The level's network joined into courses as the river dataset joined World Data Bank
+    II's segments, by the same function (``learned._wdb.stitch``): at a confluence the
+    arriving branch that continues straightest carries on and the other ends there (a River
+    carries on down the branch that drains more land). Each an (N, 2) path in cells."""
+    joined, _ = stitch(reaches(level, shortest=1),
+                       probe_deg=STITCH_PROBE_KM / (cell_size / 1000.0))
+    return joined
 
 
 def main_stems(level, per_cell, upstream) -> list:
@@ -348,10 +368,10 @@ def main(argv=None) -> int:
     figures: dict = {"args": vars(a), "sources": {}}
     stems_by = {m: [] for m in sources}
     acc_rows = {m: np.zeros(4, np.int64) for m in sources}
-    counts = {m: {"rivers": 0, "rivers_50km": 0, "reaches_50km": 0, "crossings": 0,
-                  "self_intersections": 0, "downhill_failures": 0} for m in sources}
-    long_rivers = {m: [] for m in sources}
-    long_reaches = {m: [] for m in sources}
+    counts = {m: {"rivers": 0, "rivers_50km": 0, "reaches_50km": 0, "courses_50km": 0,
+                  "crossings": 0, "self_intersections": 0, "downhill_failures": 0}
+              for m in sources}
+    long_paths = {unit: {m: [] for m in sources} for unit in ("rivers", "reaches", "courses")}
     t0 = time.perf_counter()
     for seed, preset in maps(a.maps):
         ctx = pipeline.context(seed=seed, shape=a.size, cell_size=a.cell_size)
@@ -365,15 +385,15 @@ def main(argv=None) -> int:
             lv = generate_level(seed=seed, shape=a.size, cell_size=a.cell_size,
                                 config=config_for(preset, m, erosion))
             acc_rows[m] += np.array(at_45(lv))
-            km = [float(arc_length(r.path)[-1]) * a.cell_size / 1000.0 for r in lv.rivers]
             c = counts[m]
             c["rivers"] += len(lv.rivers)
-            long_rivers[m] += [r.path for r, k in zip(lv.rivers, km) if k >= a.min_km]
-            c["rivers_50km"] = len(long_rivers[m])
-            rs = [q for q in reaches(lv)
-                  if float(arc_length(q)[-1]) * a.cell_size / 1000.0 >= a.min_km]
-            long_reaches[m] += rs
-            c["reaches_50km"] = len(long_reaches[m])
+            for unit, paths in (("rivers", [r.path for r in lv.rivers]),
+                                ("reaches", reaches(lv)),
+                                ("courses", courses(lv, a.cell_size))):
+                long_paths[unit][m] += [
+                    q for q in paths
+                    if float(arc_length(q)[-1]) * a.cell_size / 1000.0 >= a.min_km]
+                c[f"{unit}_50km"] = len(long_paths[unit][m])
             x, loops = crossings(lv)
             c["crossings"] += x
             c["self_intersections"] += loops
@@ -388,24 +408,23 @@ def main(argv=None) -> int:
                    segments=int(n_all), hack_h=h, hack_c=c, main_stems=n,
                    hack_h_from_head=h_head, hack_c_from_head=c_head)
         if metrics is not None:
-            row["c2st_rivers"] = c2st_row(long_rivers[m], a.cell_size, real, metrics,
-                                          repeats=a.c2st_repeats, seed=a.seed)
-            row["c2st_reaches"] = c2st_row(long_reaches[m], a.cell_size, real, metrics,
-                                           repeats=a.c2st_repeats, seed=a.seed)
+            for unit, paths in long_paths.items():
+                row[f"c2st_{unit}"] = c2st_row(paths[m], a.cell_size, real, metrics,
+                                               repeats=a.c2st_repeats, seed=a.seed)
         figures["sources"][m] = row
         print(f"\n== meanders={m}")
         print(f"  45°: {row['at_45_all']:.1%} of {n_all} segments ({row['at_45_dry']:.1%} of "
               f"those on dry land)   [target <= 5 %]")
         print(f"  rivers: {row['rivers']}, of {a.min_km:g} km or more: {row['rivers_50km']} "
-              f"[target >= 100 over 24 maps]; reaches of {a.min_km:g} km or more: "
-              f"{row['reaches_50km']}")
+              f"[target >= 100 over 24 maps]; reaches: {row['reaches_50km']}; courses: "
+              f"{row['courses_50km']}")
         print(f"  crossings between rivers: {row['crossings']}, self-intersections: "
               f"{row['self_intersections']}   [target 0, 0]")
         print(f"  downhill/termination failures: {row['downhill_failures']}   [target 0]")
         print(f"  Hack: L = {c:.2f} A^{h:.3f} over {n} main stems, L to the divide   [target "
               f"h in 0.5-0.65]; from the channel head L = {c_head:.2f} A^{h_head:.3f}")
         pool = "test rivers" if a.real == "test" else "real rivers"
-        for unit in ("rivers", "reaches"):
+        for unit in long_paths:
             r = row.get(f"c2st_{unit}")
             if r is None:
                 continue
